@@ -1,0 +1,161 @@
+/*
+ * watch.c - noticing that a bound process died.
+ *
+ * A bound thread is watched through a pidfd (PIDFD_THREAD for threads that
+ * are not their group's leader). The slot's start time is checked after
+ * pidfd_open so that a recycled pid is never mistaken for the owner.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "dvsd.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#include <fcntl.h>
+
+struct watch {
+    int fd; /* pidfd, -1 when none */
+    pid_t tid;
+    uint64_t gen;
+};
+
+static struct watch watches[NR_DCS][DVST_SLOTS];
+static int bind_efd = -1;
+
+static void *
+bind_watcher(void *arg)
+{
+    struct dvsd *d = arg;
+    for (;;) {
+        uint32_t seq = atomic_load(&d->t->bind_seq);
+        uint64_t one = 1;
+        if (write(bind_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+            log_msg("watch: eventfd write failed: errno %d", errno);
+        while (atomic_load(&d->t->bind_seq) == seq)
+            dvst_futex_wait(&d->t->bind_seq, seq, NULL);
+    }
+    return NULL;
+}
+
+int
+watch_start(struct dvsd *d)
+{
+    for (int dc = 0; dc < NR_DCS; dc++)
+        for (int i = 0; i < DVST_SLOTS; i++)
+            watches[dc][i].fd = -1;
+    bind_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (bind_efd < 0)
+        return -1;
+    pthread_t th;
+    if (pthread_create(&th, NULL, bind_watcher, d) != 0)
+        return -1;
+    pthread_detach(th);
+    return bind_efd;
+}
+
+static int
+open_pidfd(pid_t lpid, pid_t tid)
+{
+    if (tid != lpid) {
+        int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+        if (fd >= 0 || errno != EINVAL)
+            return fd;
+        /* Kernels before 6.9 watch threads through their process. */
+        tid = lpid;
+    }
+    return (int)syscall(SYS_pidfd_open, tid, 0);
+}
+
+static void
+drop(struct dvsd *d, struct watch *w)
+{
+    if (w->fd >= 0) {
+        epoll_ctl(d->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+        close(w->fd);
+    }
+    w->fd = -1;
+    w->gen = 0;
+    w->tid = 0;
+}
+
+/* reap unbinds a slot whose owner is gone (lock held). */
+static void
+reap(struct dvsd *d, struct dvst_slot *s, const char *why)
+{
+    log_msg("endpoint %d of DC %d (pid %d, %s) %s: unbinding it", s->endpoint,
+            s->dcid, s->tid, s->name, why);
+    /* Its own blocked call cannot return: the code does not matter. */
+    dvst_unbind(d->t, s, EMOLSRCDIED);
+}
+
+void
+watch_scan(struct dvsd *d)
+{
+    uint64_t n;
+    while (read(bind_efd, &n, sizeof(n)) > 0)
+        ;
+    struct dvst_table *t = d->t;
+    dvst_lock(t);
+    for (int dc = 0; dc < NR_DCS; dc++) {
+        for (int i = 0; i < DVST_SLOTS; i++) {
+            struct watch *w = &watches[dc][i];
+            struct dvst_slot *s = &t->slots[dc][i];
+            uint32_t f = atomic_load(&s->rts_flags);
+            int local = t->dcs[dc].running && !(f & (SLOT_FREE | REMOTE)) &&
+                        s->lpid > 0;
+            if (!local) {
+                if (w->fd >= 0)
+                    drop(d, w);
+                continue;
+            }
+            if (w->fd >= 0 && w->gen == s->bind_gen)
+                continue;
+            drop(d, w);
+            int fd = open_pidfd(s->lpid, s->tid);
+            if (fd < 0 || dvst_starttime(s->tid) != s->starttime) {
+                if (fd >= 0)
+                    close(fd);
+                reap(d, s, "is gone");
+                continue;
+            }
+            struct epoll_event ev = {.events = EPOLLIN,
+                                     .data.u32 = WATCH_TAG_BASE +
+                                                 (unsigned)(dc * DVST_SLOTS + i)};
+            if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                log_msg("watch: epoll_ctl failed for pid %d: errno %d", s->tid,
+                        errno);
+                close(fd);
+                continue;
+            }
+            w->fd = fd;
+            w->tid = s->tid;
+            w->gen = s->bind_gen;
+        }
+    }
+    dvst_unlock(t);
+}
+
+void
+watch_event(struct dvsd *d, unsigned tag)
+{
+    unsigned idx = tag - WATCH_TAG_BASE;
+    int dc = (int)(idx / DVST_SLOTS), i = (int)(idx % DVST_SLOTS);
+    if (dc >= NR_DCS)
+        return;
+    struct watch *w = &watches[dc][i];
+    struct dvst_slot *s = &d->t->slots[dc][i];
+    dvst_lock(d->t);
+    if (s->bind_gen == w->gen && s->tid == w->tid &&
+        !(atomic_load(&s->rts_flags) & SLOT_FREE))
+        reap(d, s, "died");
+    dvst_unlock(d->t);
+    drop(d, w);
+}

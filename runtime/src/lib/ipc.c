@@ -1,0 +1,493 @@
+/*
+ * ipc.c - the message-passing primitives on one node, with the M3-IPC
+ * rules (m3ipc-semantics.md §2.1, §4.3). Write R(x, c) for "x is RECEIVING
+ * and not SENDING, with getfrom in {ANY, c}".
+ *
+ * The caller does the whole exchange on the shared table under its lock:
+ * it either hands its message straight to a waiting partner, or parks in
+ * its own slot and sleeps until the partner completes the exchange.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+/* Who may take a message from c right now? */
+static int
+ready_for(const struct dvst_slot *x, int c)
+{
+    uint32_t f = atomic_load_explicit(&x->rts_flags, memory_order_relaxed);
+    return (f & RECEIVING) && !(f & SENDING) &&
+           (x->getfrom == ANY || x->getfrom == c);
+}
+
+/* deliver copies m into the waiting dst, stamps the true source and wakes
+ * it. The blocked bit is cleared last so that dst, which may be spinning
+ * on its flags without the lock, sees a complete message. */
+static void
+deliver(struct dvst_slot *dst, const message *m, int src_ep)
+{
+    dst->msg = *m;
+    dst->msg.m_source = src_ep;
+    dst->rcode = OK;
+    dst->getfrom = NONE;
+    dst->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
+    uint32_t f = atomic_load_explicit(&dst->rts_flags, memory_order_relaxed);
+    atomic_store_explicit(&dst->rts_flags, f & ~RECEIVING,
+                          memory_order_release);
+    dvst_wake(dst);
+}
+
+static void
+enqueue(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
+        const message *m, uint32_t flags)
+{
+    me->msg = *m;
+    me->sendto = dst->endpoint;
+    me->sendseq = ++t->sendseq;
+    dst->nqueued++;
+    atomic_store_explicit(&me->rts_flags,
+                          atomic_load(&me->rts_flags) | flags,
+                          memory_order_relaxed);
+}
+
+/* first_sender finds the oldest slot queued on me that src accepts. */
+static struct dvst_slot *
+first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
+{
+    if (me->nqueued <= 0)
+        return NULL;
+    const dc_usr_t *dc = &t->dcs[me->dcid].usr;
+    struct dvst_slot *best = NULL;
+    for (int p = -dc->dc_nr_tasks; p < dc->dc_nr_procs; p++) {
+        struct dvst_slot *s = dvst_slot(t, me->dcid, p);
+        uint32_t f = atomic_load_explicit(&s->rts_flags, memory_order_relaxed);
+        if (!(f & SENDING) || s->sendto != me->endpoint)
+            continue;
+        if (src != ANY && s->endpoint != src)
+            continue;
+        if (!best || s->sendseq < best->sendseq)
+            best = s;
+    }
+    return best;
+}
+
+/* take copies the queued sender's message out and releases the sender: a
+ * plain send returns OK, a sendrec goes on waiting for the reply. */
+static void
+take(struct dvst_slot *me, struct dvst_slot *s, message *m)
+{
+    *m = s->msg;
+    m->m_source = s->endpoint;
+    me->nqueued--;
+    s->sendto = NONE;
+    s->lclsent++;
+    uint32_t f = atomic_load_explicit(&s->rts_flags, memory_order_relaxed);
+    if (f & RECEIVING) {
+        atomic_store_explicit(&s->rts_flags, f & ~SENDING,
+                              memory_order_release);
+    } else {
+        s->rcode = OK;
+        atomic_store_explicit(&s->rts_flags, f & ~SENDING,
+                              memory_order_release);
+        dvst_wake(s);
+    }
+}
+
+/* notify_bit returns the s_id of a system slot (its bit in the pending
+ * bitmaps), or -1 for a user slot. */
+static int
+notify_bit(const dc_usr_t *dc, int p_nr)
+{
+    return p_nr < dc->dc_nr_sysprocs ? p_nr + dc->dc_nr_tasks : -1;
+}
+
+static void
+build_notify(message *m, int src_ep, int src_nr, long value)
+{
+    memset(m, 0, sizeof(*m));
+    m->m_source = src_ep;
+    m->m_type = NOTIFY_FROM(src_nr);
+    clock_gettime(CLOCK_REALTIME, &m->m9_t1);
+    m->m9_l1 = value;
+}
+
+/* take_notify delivers the lowest pending notification accepted by src
+ * into m; returns 1 if there was one. */
+static int
+take_notify(struct dvst_table *t, struct dvst_slot *me, int src, message *m)
+{
+    const dc_usr_t *dc = &t->dcs[me->dcid].usr;
+    for (int w = 0; w < (int)DVST_NOTIFY_WORDS; w++) {
+        uint64_t bits = me->notify_pending[w];
+        while (bits) {
+            int bit = w * 64 + __builtin_ctzll(bits);
+            bits &= bits - 1;
+            int nr = bit - dc->dc_nr_tasks;
+            struct dvst_slot *s = dvst_slot(t, me->dcid, nr);
+            if (src != ANY && s->endpoint != src)
+                continue;
+            me->notify_pending[w] &= ~(1ULL << (bit % 64));
+            build_notify(m, s->endpoint, nr, me->ntfy_value);
+            me->ntfy_value = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* cancel undoes a blocked call that timed out (lock held). */
+static void
+cancel(struct dvst_table *t, struct dvst_slot *me)
+{
+    uint32_t f = atomic_load(&me->rts_flags);
+    if (f & SENDING) {
+        struct dvst_slot *dst;
+        if (proc_lookup(t, me->dcid, me->sendto, &dst) == OK)
+            dst->nqueued--;
+    }
+    me->sendto = me->getfrom = NONE;
+    me->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
+    atomic_store(&me->rts_flags, f & ~BLOCKED_MASK);
+}
+
+/* finish waits for the partner and collects the result of a blocked call.
+ * into, if not NULL, receives the delivered message. */
+static int
+finish(struct dvst_table *t, struct binding *b, struct dvst_slot *peer,
+       const struct timespec *deadline, message *into)
+{
+    struct dvst_slot *me = b->slot;
+    int rc = proc_wait(b, peer, deadline);
+    if (rc == EMOLTIMEDOUT) {
+        dvst_lock(t);
+        if (atomic_load(&me->rts_flags) & BLOCKED_MASK) {
+            cancel(t, me);
+            dvst_unlock(t);
+            return EMOLTIMEDOUT;
+        }
+        dvst_unlock(t); /* the partner made it just in time */
+    }
+    rc = me->rcode;
+    if (rc == OK && into)
+        *into = me->msg;
+    return rc;
+}
+
+static int
+resolve_self(struct binding *b, int ep)
+{
+    return ep == SELF ? b->ep : ep;
+}
+
+/* dst_slot resolves a destination and applies the common checks. */
+static int
+dst_slot(struct dvst_table *t, struct binding *b, int ep, int dead_code,
+         struct dvst_slot **out)
+{
+    int rc = proc_lookup(t, b->dcid, ep, out);
+    if (rc < 0)
+        return rc;
+    if (*out == b->slot)
+        return EMOLENDPOINT;
+    uint32_t f = atomic_load(&(*out)->rts_flags);
+    if ((f & SLOT_FREE) || (*out)->endpoint != ep)
+        return dead_code;
+    if (f & REMOTE) /* proxies arrive with the multi-node runtime */
+        return EMOLNOTCONN;
+    return OK;
+}
+
+static int
+do_send(int dst_ep, message *m, long to_ms)
+{
+    struct dvst_table *t;
+    struct binding *b;
+    int rc = proc_enter(&t, &b);
+    if (rc < 0)
+        return rc;
+    if (!m)
+        return EMOLINVAL;
+    struct timespec dl;
+    int has_dl;
+    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+        return rc;
+    struct dvst_slot *me = b->slot, *dst;
+    dst_ep = resolve_self(b, dst_ep);
+    dvst_lock(t);
+    if ((rc = dst_slot(t, b, dst_ep, EMOLDSTDIED, &dst)) < 0)
+        goto out;
+    if (ready_for(dst, b->ep)) {
+        deliver(dst, m, b->ep);
+        me->lclsent++;
+        goto out;
+    }
+    if (to_ms == TIMEOUT_NOWAIT) {
+        rc = EMOLAGAIN;
+        goto out;
+    }
+    enqueue(t, me, dst, m, SENDING);
+    dvst_unlock(t);
+    return finish(t, b, dst, has_dl ? &dl : NULL, NULL);
+out:
+    dvst_unlock(t);
+    return rc;
+}
+
+static int
+do_receive(int src_ep, message *m, long to_ms, int rcvrqst)
+{
+    struct dvst_table *t;
+    struct binding *b;
+    int rc = proc_enter(&t, &b);
+    if (rc < 0)
+        return rc;
+    if (!m)
+        return EMOLINVAL;
+    struct timespec dl;
+    int has_dl;
+    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+        return rc;
+    struct dvst_slot *me = b->slot, *src = NULL;
+    src_ep = resolve_self(b, src_ep);
+    dvst_lock(t);
+    if (src_ep != ANY) {
+        if ((rc = dst_slot(t, b, src_ep, EMOLSRCDIED, &src)) < 0)
+            goto out;
+    }
+    if ((me->misc_flags & MIS_WOKENUP) && src_ep == ANY) {
+        me->misc_flags &= ~MIS_WOKENUP;
+        rc = EMOLWOKENUP;
+        goto out;
+    }
+    /* Pending notifications go first; rcvrqst never looks at them. */
+    if (!rcvrqst && take_notify(t, me, src_ep, m))
+        goto out;
+    struct dvst_slot *s = first_sender(t, me, src_ep);
+    if (s) {
+        take(me, s, m);
+        b->last_peer = s;
+        goto out;
+    }
+    if (to_ms == TIMEOUT_NOWAIT) {
+        rc = EMOLAGAIN;
+        goto out;
+    }
+    me->getfrom = src_ep;
+    if (rcvrqst)
+        me->misc_flags |= MIS_RCVRQST;
+    atomic_store_explicit(&me->rts_flags,
+                          atomic_load(&me->rts_flags) | RECEIVING,
+                          memory_order_relaxed);
+    dvst_unlock(t);
+    rc = finish(t, b, src ? src : b->last_peer, has_dl ? &dl : NULL, m);
+    if (rc == OK) {
+        struct dvst_slot *from;
+        if (proc_lookup(t, b->dcid, m->m_source, &from) == OK)
+            b->last_peer = from;
+    }
+    return rc;
+out:
+    dvst_unlock(t);
+    return rc;
+}
+
+static int
+do_sendrec(int dst_ep, message *m, long to_ms)
+{
+    struct dvst_table *t;
+    struct binding *b;
+    int rc = proc_enter(&t, &b);
+    if (rc < 0)
+        return rc;
+    if (!m)
+        return EMOLINVAL;
+    struct timespec dl;
+    int has_dl;
+    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+        return rc;
+    struct dvst_slot *me = b->slot, *dst;
+    dst_ep = resolve_self(b, dst_ep);
+    dvst_lock(t);
+    if ((rc = dst_slot(t, b, dst_ep, EMOLDEADSRCDST, &dst)) < 0)
+        goto out;
+    uint32_t flags = RECEIVING;
+    if (ready_for(dst, b->ep)) {
+        deliver(dst, m, b->ep);
+        me->lclsent++;
+    } else if (to_ms == TIMEOUT_NOWAIT) {
+        rc = EMOLAGAIN;
+        goto out;
+    } else {
+        flags |= SENDING;
+        enqueue(t, me, dst, m, 0);
+    }
+    if (to_ms == TIMEOUT_NOWAIT) {
+        /* The request went out but the reply cannot be there yet. */
+        rc = EMOLAGAIN;
+        goto out;
+    }
+    me->getfrom = dst_ep;
+    me->misc_flags |= MIS_SENDREC;
+    atomic_store_explicit(&me->rts_flags, atomic_load(&me->rts_flags) | flags,
+                          memory_order_relaxed);
+    dvst_unlock(t);
+    return finish(t, b, dst, has_dl ? &dl : NULL, m);
+out:
+    dvst_unlock(t);
+    return rc;
+}
+
+static int
+do_reply(int dst_ep, message *m)
+{
+    struct dvst_table *t;
+    struct binding *b;
+    int rc = proc_enter(&t, &b);
+    if (rc < 0)
+        return rc;
+    if (!m)
+        return EMOLINVAL;
+    struct dvst_slot *me = b->slot, *dst;
+    dst_ep = resolve_self(b, dst_ep);
+    dvst_lock(t);
+    if ((rc = dst_slot(t, b, dst_ep, EMOLDSTDIED, &dst)) < 0)
+        goto out;
+    /* reply never blocks: the client must be parked in the receive half
+     * of a sendrec to us (SPEC §2), not merely receiving from us. */
+    uint32_t f = atomic_load(&dst->rts_flags);
+    if (!(f & RECEIVING) || (f & SENDING) || dst->getfrom != b->ep ||
+        !(dst->misc_flags & MIS_SENDREC)) {
+        rc = EMOLPROCSTS;
+        goto out;
+    }
+    deliver(dst, m, b->ep);
+    me->lclsent++;
+out:
+    dvst_unlock(t);
+    return rc;
+}
+
+static int
+do_notify(int src_nr_override, int dst_ep, long value)
+{
+    struct dvst_table *t;
+    struct binding *b;
+    int rc = proc_enter(&t, &b);
+    if (rc < 0)
+        return rc;
+    struct dvst_slot *me = b->slot, *dst, *from = me;
+    const dc_usr_t *dc = &t->dcs[b->dcid].usr;
+    dst_ep = resolve_self(b, dst_ep);
+    dvst_lock(t);
+    if (src_nr_override != SELF) {
+        /* mnx_ntfy_value names the notifying system slot explicitly. */
+        if (src_nr_override < -dc->dc_nr_tasks ||
+            src_nr_override >= dc->dc_nr_procs) {
+            rc = EMOLRANGE;
+            goto out;
+        }
+        from = dvst_slot(t, b->dcid, src_nr_override);
+        if (atomic_load(&from->rts_flags) & SLOT_FREE) {
+            rc = EMOLSRCDIED;
+            goto out;
+        }
+    }
+    int bit = notify_bit(dc, from->nr);
+    if (bit < 0 || notify_bit(dc, me->nr) < 0) {
+        rc = EMOLPRIVILEGES; /* only system processes notify */
+        goto out;
+    }
+    if ((rc = dst_slot(t, b, dst_ep, EMOLDSTDIED, &dst)) < 0)
+        goto out;
+    if (dst == from) {
+        rc = EMOLENDPOINT;
+        goto out;
+    }
+    if (ready_for(dst, from->endpoint) &&
+        !(dst->misc_flags & (MIS_RCVRQST | MIS_SENDREC))) {
+        message n;
+        build_notify(&n, from->endpoint, from->nr, value | dst->ntfy_value);
+        dst->ntfy_value = 0;
+        deliver(dst, &n, from->endpoint);
+        me->lclsent++;
+        goto out;
+    }
+    if (notify_bit(dc, dst->nr) < 0) {
+        rc = EMOLPRIVILEGES; /* no pending bitmap for user slots */
+        goto out;
+    }
+    /* Repeats coalesce in the bit until the destination receives. */
+    dst->notify_pending[bit / 64] |= 1ULL << (bit % 64);
+    dst->ntfy_value |= value;
+    me->lclsent++;
+out:
+    dvst_unlock(t);
+    return rc;
+}
+
+int mnx_send(int dst, message *m) { return do_send(dst, m, TIMEOUT_FOREVER); }
+int mnx_send_T(int dst, message *m, long to) { return do_send(dst, m, to); }
+int mnx_receive(int src, message *m)
+{
+    return do_receive(src, m, TIMEOUT_FOREVER, 0);
+}
+int mnx_receive_T(int src, message *m, long to)
+{
+    return do_receive(src, m, to, 0);
+}
+int mnx_rcvrqst(message *m) { return do_receive(ANY, m, TIMEOUT_FOREVER, 1); }
+int mnx_rcvrqst_T(message *m, long to) { return do_receive(ANY, m, to, 1); }
+int mnx_sendrec(int ep, message *m)
+{
+    return do_sendrec(ep, m, TIMEOUT_FOREVER);
+}
+int mnx_sendrec_T(int ep, message *m, long to)
+{
+    return do_sendrec(ep, m, to);
+}
+int mnx_reply(int dst, message *m) { return do_reply(dst, m); }
+int mnx_reply_T(int dst, message *m, long to)
+{
+    /* A local reply never blocks, so the timeout only guards remote
+     * replies (acknowledged by the peer node). */
+    (void)to;
+    return do_reply(dst, m);
+}
+int mnx_notify(int dst) { return do_notify(SELF, dst, 0); }
+int mnx_ntfy_value(int src_nr, int dst, long value)
+{
+    return do_notify(src_nr, dst, value);
+}
+
+int
+mnx_wakeup(int dcid, int ep)
+{
+    struct dvst_table *t = proc_table();
+    if (!t)
+        return EMOLDVSINIT;
+    if (dcid < 0 || dcid >= NR_DCS)
+        return EMOLBADDCID;
+    if (!t->dcs[dcid].running)
+        return EMOLDCNOTRUN;
+    struct dvst_slot *s;
+    int rc = proc_lookup(t, dcid, ep, &s);
+    if (rc < 0)
+        return rc;
+    dvst_lock(t);
+    uint32_t f = atomic_load(&s->rts_flags);
+    if ((f & SLOT_FREE) || s->endpoint != ep)
+        rc = EMOLNOTBIND;
+    else if (f & REMOTE)
+        rc = EMOLRMTPROC;
+    else if (s->tid == gettid())
+        rc = EMOLBADPROC;
+    else if ((f & RECEIVING) && !(f & SENDING) && s->getfrom == ANY)
+        dvst_end_wait(s, EMOLWOKENUP);
+    else
+        s->misc_flags |= MIS_WOKENUP;
+    dvst_unlock(t);
+    return rc;
+}

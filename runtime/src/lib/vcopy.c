@@ -1,0 +1,140 @@
+/*
+ * vcopy.c - copying memory between the address spaces of two endpoints.
+ *
+ * The kernel module copied with its own privileges; here one of the two
+ * parties' memory is ours and the other is reached with
+ * process_vm_readv/writev (one copy, the peer need not run). A copy
+ * between two other processes goes through a 64 KiB bounce buffer, in
+ * MAXCOPYBUF chunks like the original.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+
+#include "proc.h"
+
+/* xfer moves n bytes with process_vm_readv (read = 1) or _writev,
+ * resuming after partial transfers. */
+static int
+xfer(pid_t pid, int read, void *local, const void *remote, size_t n,
+     int died_code)
+{
+    size_t done = 0;
+    while (done < n) {
+        struct iovec l = {(char *)local + done, n - done};
+        struct iovec r = {(char *)remote + done, n - done};
+        ssize_t k = read ? process_vm_readv(pid, &l, 1, &r, 1, 0)
+                         : process_vm_writev(pid, &l, 1, &r, 1, 0);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == ESRCH)
+                return died_code;
+            if (errno == EPERM)
+                return EMOLPERM;
+            return EMOLMSGSIZE; /* a bad address: the original's copy fault */
+        }
+        if (k == 0)
+            return EMOLMSGSIZE;
+        done += (size_t)k;
+    }
+    return OK;
+}
+
+static int
+copy_between(pid_t src, const void *saddr, pid_t dst, void *daddr, size_t n)
+{
+    char *buf = malloc(MAXCOPYBUF);
+    if (!buf)
+        return EMOLNOMEM;
+    int rc = OK;
+    for (size_t off = 0; off < n && rc == OK; off += MAXCOPYBUF) {
+        size_t k = n - off < MAXCOPYBUF ? n - off : MAXCOPYBUF;
+        rc = xfer(src, 1, buf, (const char *)saddr + off, k, EMOLSRCDIED);
+        if (rc == OK)
+            rc = xfer(dst, 0, buf, (char *)daddr + off, k, EMOLDSTDIED);
+    }
+    free(buf);
+    return rc;
+}
+
+/* party checks one side of the copy (lock held). */
+static int
+party(struct dvst_table *t, struct binding *b, int ep, int died,
+      struct dvst_slot **out)
+{
+    int rc = proc_lookup(t, b->dcid, ep, out);
+    if (rc < 0)
+        return rc;
+    struct dvst_slot *s = *out;
+    uint32_t f = atomic_load(&s->rts_flags);
+    if ((f & SLOT_FREE) || s->endpoint != ep)
+        return died;
+    if (f & REMOTE)
+        return EMOLNOTCONN; /* remote copies come with the proxies */
+    if (s == b->slot)
+        return OK;
+    if (f & ONCOPY)
+        return EMOLBUSY;
+    /* A third party must sit still: blocked receiving, e.g. in sendrec. */
+    if (!(f & RECEIVING) || (f & SENDING))
+        return EMOLPROCSTS;
+    return OK;
+}
+
+int
+mnx_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
+          int bytes)
+{
+    struct dvst_table *t;
+    struct binding *b;
+    int rc = proc_enter(&t, &b);
+    if (rc < 0)
+        return rc;
+    if (bytes < 0 || bytes > MAXCOPYLEN)
+        return EMOLRANGE;
+    if (src_ep == SELF)
+        src_ep = b->ep;
+    if (dst_ep == SELF)
+        dst_ep = b->ep;
+    if (src_ep == dst_ep)
+        return EMOLENDPOINT;
+    struct dvst_slot *s, *d;
+    dvst_lock(t);
+    if ((rc = party(t, b, src_ep, EMOLSRCDIED, &s)) < 0 ||
+        (rc = party(t, b, dst_ep, EMOLDSTDIED, &d)) < 0)
+        goto out;
+    if (s->lpid == d->lpid) {
+        rc = EMOLPERM; /* same thread group: a plain memcpy's job */
+        goto out;
+    }
+    /* ONCOPY keeps a second requester off the parties meanwhile. */
+    uint32_t mark = ONCOPY;
+    if (s != b->slot)
+        atomic_fetch_or(&s->rts_flags, mark);
+    if (d != b->slot)
+        atomic_fetch_or(&d->rts_flags, mark);
+    pid_t spid = s->lpid, dpid = d->lpid;
+    dvst_unlock(t);
+
+    if (bytes > 0) {
+        if (s == b->slot)
+            rc = xfer(dpid, 0, (void *)src_addr, dst_addr, (size_t)bytes,
+                      EMOLDSTDIED);
+        else if (d == b->slot)
+            rc = xfer(spid, 1, dst_addr, src_addr, (size_t)bytes,
+                      EMOLSRCDIED);
+        else
+            rc = copy_between(spid, src_addr, dpid, dst_addr, (size_t)bytes);
+    }
+
+    dvst_lock(t);
+    atomic_fetch_and(&s->rts_flags, ~mark);
+    atomic_fetch_and(&d->rts_flags, ~mark);
+    if (rc == OK)
+        b->slot->lclcopy++;
+out:
+    dvst_unlock(t);
+    return rc;
+}
