@@ -476,7 +476,7 @@ static void fmt_copy(char *buf, size_t n, const struct copy_cell *c)
 {
     switch (c->st) {
     case ST_OK:
-        snprintf(buf, n, "%6.2f GB/s %8.2f us", c->med_gbps, c->med_us);
+        snprintf(buf, n, "%6.2f GB/s %9.2f us", c->med_gbps, c->med_us);
         break;
     case ST_NA:
         snprintf(buf, n, "n/a (%s)", c->why);
@@ -561,7 +561,8 @@ static void eval_targets(void)
     for (size_t si = 1; si < N_SIZES; si++) { /* 64 KiB and 1 MiB */
         const struct copy_cell *o = &cpy[1][si], *p = &cpy[0][si];
         char name[64];
-        snprintf(name, sizeof name, "vcopy >= 80%% of process_vm_readv, %zu KiB", copy_sizes[si] / 1024);
+        snprintf(name, sizeof name, "vcopy >= 80%% of process_vm_readv, %s",
+                 copy_sizes[si] >= 1048576 ? "1 MiB" : "64 KiB");
         if (o->st == ST_OK && p->st == ST_OK) {
             double r = o->med_gbps / p->med_gbps;
             add_target(r >= 0.8 ? "PASS" : "MISS", r, 0.8, name, "%.2f / %.2f GB/s = %.0f%%", o->med_gbps,
@@ -593,7 +594,10 @@ static void print_report(void)
             continue;
         fmt_lat(a, sizeof a, &lat[i][0]);
         fmt_lat(b, sizeof b, &lat[i][1]);
-        printf("%-30s | %-19s | %s\n", transports[i]->label, a, b);
+        if (lat[i][0].st != ST_OK && !strcmp(a, b)) /* one reason for the whole row */
+            printf("%-30s | %s\n", transports[i]->label, a);
+        else
+            printf("%-30s | %-19s | %s\n", transports[i]->label, a, b);
     }
     if (cpu_b < 0)
         printf("note: only one usable CPU, the two-CPU rows are skipped.\n");
@@ -606,15 +610,20 @@ static void print_report(void)
                cpu_b >= 0 ? cpu_b : cpu_a);
         printf("%-30s |", "mechanism");
         for (size_t s = 0; s < N_SIZES; s++)
-            printf(" %-22s|", copy_sizes[s] >= 1048576 ? "1 MiB" : copy_sizes[s] >= 65536 ? "64 KiB" : "4 KiB");
-        printf("\n-------------------------------+-----------------------+-----------------------+-----------------------\n");
+            printf(" %-23s|", copy_sizes[s] >= 1048576 ? "1 MiB" : copy_sizes[s] >= 65536 ? "64 KiB" : "4 KiB");
+        printf("\n-------------------------------+------------------------+------------------------+------------------------\n");
         for (size_t i = 0; i < N_COPIERS; i++) {
             if (cpy[i][0].st == ST_NONE)
                 continue;
             printf("%-30s |", copiers[i]->label);
+            if (cpy[i][0].st == ST_NA) { /* one reason for the whole row */
+                fmt_copy(a, sizeof a, &cpy[i][0]);
+                printf(" %s\n", a);
+                continue;
+            }
             for (size_t s = 0; s < N_SIZES; s++) {
                 fmt_copy(a, sizeof a, &cpy[i][s]);
-                printf(" %-22s|", a);
+                printf(" %-23s|", a);
             }
             printf("\n");
         }
