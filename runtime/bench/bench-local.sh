@@ -37,6 +37,10 @@ else
   SRC=$HERE                  # this folder alone: baselines only
 fi
 
+# a build dir configured from the other source folder cannot be reused: start afresh
+if [ -f "$BUILD/CMakeCache.txt" ] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$SRC" "$BUILD/CMakeCache.txt"; then
+  rm -rf "$BUILD"
+fi
 mkdir -p "$BUILD"
 GEN=()
 if [ ! -f "$BUILD/CMakeCache.txt" ] && command -v ninja >/dev/null; then GEN=(-G Ninja); fi

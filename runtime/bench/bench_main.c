@@ -578,7 +578,7 @@ static void print_report(void)
     char a[96], b[96];
     printf("\nDVS IPC local benchmark: %d-byte request/reply round trip between two processes, us\n",
            BENCH_MSG_SIZE);
-    printf("machine: %d CPUs usable, %s, %s %s; %s; median of %d repetitions%s\n", ncpus_allowed, cpu_model,
+    printf("machine: %d CPU(s) usable, %s, %s %s; %s; median of %d repetitions%s\n", ncpus_allowed, cpu_model,
            uts.sysname, uts.release, started, opt.reps, opt.quick ? " (--quick: few iterations)" : "");
     char h1[32], h2[32];
     snprintf(h1, sizeof h1, "one CPU (cpu%d/cpu%d)", cpu_a, cpu_a);
@@ -603,8 +603,8 @@ static void print_report(void)
         printf("note: only one usable CPU, the two-CPU rows are skipped.\n");
     printf("notes: spinning with both processes on one CPU is pathological by design (the spinner\n"
            "burns its slice while the peer cannot run): it is why m3ipc may spin only when the peer\n"
-           "runs on another CPU. Two-CPU blocking rows measure a cross-CPU wake-up, 20-50 us on VMs\n"
-           "and noisy; only ratios within one run are meaningful.\n");
+           "runs on another CPU. Two-CPU blocking rows measure a cross-CPU wake-up: tens to hundreds of\n"
+           "us on VMs, and noisy. Only ratios within one run are meaningful.\n");
 
     int any_copy = 0;
     for (size_t i = 0; i < N_COPIERS; i++)
@@ -847,8 +847,12 @@ int main(int argc, char **argv)
     }
     machine_info();
     setvbuf(stdout, NULL, _IOLBF, 0);
-    fprintf(stderr, "bench_local: cpu%d and cpu%d, %d repetition(s)%s\n", cpu_a, cpu_b, opt.reps,
-            opt.quick ? ", quick" : "");
+    if (cpu_b >= 0)
+        fprintf(stderr, "bench_local: cpu%d and cpu%d, %d repetition(s)%s\n", cpu_a, cpu_b, opt.reps,
+                opt.quick ? ", quick" : "");
+    else
+        fprintf(stderr, "bench_local: one CPU only (cpu%d), %d repetition(s)%s\n", cpu_a, opt.reps,
+                opt.quick ? ", quick" : "");
 
     /* the m3ipc node daemon, once, if any "ours" row will run */
     int need_node = 0;
