@@ -279,6 +279,33 @@ test_thousand_random_kills(void)
     reap(srv);
 }
 
+static int
+short_lived_owner(void *arg)
+{
+    (void)arg;
+    /* Bind (retrying while the previous owner is being reaped), then
+     * block: a stale death event of the previous owner must not unbind
+     * us. */
+    int rc;
+    for (int i = 0; (rc = mnx_bind(0, U1)) == EMOLSLOTUSED && i < 500; i++)
+        sleep_ms(1);
+    if (rc != U1)
+        return 10;
+    message m;
+    rc = mnx_receive_T(ANY, &m, 20);
+    if (rc != EMOLTIMEDOUT)
+        return 11;
+    return mnx_unbind(0, U1) == OK ? 0 : 12;
+}
+
+/* A slot passed quickly from owner to owner stays with the new owner. */
+static void
+test_fast_rebinding(void)
+{
+    for (int i = 0; i < 150; i++)
+        CHECK(reap(spawn(short_lived_owner, NULL)) == 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -289,6 +316,7 @@ main(int argc, char **argv)
         {"blocked sender and receiver die", test_blocked_processes_die},
         {"death inside the table lock", test_death_inside_table_lock},
         {"1000 random client kills", test_thousand_random_kills},
+        {"fast rebinding of one slot", test_fast_rebinding},
     };
     return test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

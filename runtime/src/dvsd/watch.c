@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -152,6 +153,12 @@ watch_event(struct dvsd *d, unsigned tag)
         return;
     struct watch *w = &watches[dc][i];
     struct dvst_slot *s = &d->t->slots[dc][i];
+    /* The event may be stale: an earlier scan of the same epoll batch can
+     * have replaced this slot's watch with one for a new, live owner. Only
+     * a readable pidfd means the watched thread exited. */
+    struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+    if (w->fd < 0 || poll(&pfd, 1, 0) != 1)
+        return;
     dvst_lock(d->t);
     if (s->bind_gen == w->gen && s->tid == w->tid &&
         !(atomic_load(&s->rts_flags) & SLOT_FREE))
