@@ -1,7 +1,7 @@
 /*
  * kv_client - puts N values into the store and reads them back, checking
- * every byte. Usage: kv_client [N] (bound by the launcher, or give the
- * endpoint in DVS_EP when run by hand).
+ * every byte. Usage: kv_client [N] (bound by the launcher, or to endpoint 20
+ * when run by hand).
  */
 #include <m3ipc.h>
 #include <stdio.h>
@@ -14,11 +14,7 @@ int
 main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 20;
-    int ep = mnx_wait4bind_T(TIMEOUT_NOWAIT);
-    if (ep < 0) {
-        const char *e = getenv("DVS_EP");
-        ep = mnx_bind(KV_DC, e ? atoi(e) : 20);
-    }
+    int ep = kv_bind(20);
     if (ep < 0) {
         fprintf(stderr, "kv_client: bind: %s\n", mnx_strerror(ep));
         return 1;
@@ -26,7 +22,9 @@ main(int argc, char **argv)
     char value[KV_MAX_VALUE], back[KV_MAX_VALUE];
     int errors = 0;
     for (int i = 0; i < n; i++) {
-        int key = (ep * 7 + i) % KV_MAX_KEYS;
+        /* Each client endpoint owns 64 keys, so concurrent clients never
+         * overwrite each other's values. */
+        int key = (((ep - 20) & 3) * 64 + i % 64) % KV_MAX_KEYS;
         int len = snprintf(value, sizeof(value), "value %d written by %d", i, ep);
         message m = {0};
         m.m_type = KV_PUT;
@@ -52,8 +50,6 @@ main(int argc, char **argv)
             errors++;
             continue;
         }
-        /* Another client may have overwritten a shared key meanwhile;
-         * ours are distinct per endpoint for small N. */
         if (m.m1_i2 != len || memcmp(back, value, (size_t)len) != 0) {
             fprintf(stderr, "kv_client %d: key %d read back wrong\n", ep, key);
             errors++;

@@ -24,4 +24,18 @@
 
 #define KV_MAX_KEYS 256
 #define KV_MAX_VALUE 4096
+
+#include <m3ipc.h>
+#include <stdlib.h>
+
+/* kv_bind: started by the launcher (`dvs run --ep`, which sets DVS_EP and
+ * binds us with lclbind), wait to be bound; run by hand, bind ourselves. */
+static inline int
+kv_bind(int dflt)
+{
+    const char *ep = getenv("DVS_EP");
+    if (ep && *ep)
+        return mnx_wait4bind_T(10000);
+    return mnx_bind(KV_DC, dflt);
+}
 #endif

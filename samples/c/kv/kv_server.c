@@ -66,11 +66,7 @@ handle(message *m)
 int
 main(void)
 {
-    /* Bound by the launcher (dvs run --ep) or by ourselves when run by
-     * hand. */
-    int ep = mnx_wait4bind_T(TIMEOUT_NOWAIT);
-    if (ep < 0)
-        ep = mnx_bind(KV_DC, KV_SERVER);
+    int ep = kv_bind(KV_SERVER);
     if (ep < 0) {
         fprintf(stderr, "kv_server: bind: %s\n", mnx_strerror(ep));
         return 1;

@@ -1,0 +1,64 @@
+/**
+ * Running programs on a node, bound to endpoints. The launcher plays the
+ * original's manager: it starts the program with DVS_NODE/DVS_DC/DVS_EP set,
+ * and binds it with lclbind while the program waits in mnx_wait4bind().
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as readline from 'node:readline';
+
+import * as control from './control';
+
+export interface RunSpec {
+  dir: string;
+  program: string;
+  args?: string[];
+  dc?: number;
+  /** Bind the process to this endpoint; omit to let it bind itself. */
+  endpoint?: number;
+  cwd?: string;
+  /** Receives each output line of the program (stdout and stderr). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface Running {
+  child: ChildProcess;
+  endpoint?: number;
+  /** Resolves with the exit code (or 128 + signal number). */
+  exited: Promise<number>;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
+
+export async function runProgram(spec: RunSpec): Promise<Running> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DVS_NODE: spec.dir };
+  if (spec.endpoint !== undefined) {
+    env['DVS_EP'] = String(spec.endpoint);
+    env['DVS_DC'] = String(spec.dc ?? 0);
+  }
+  const child = spawn(spec.program, spec.args ?? [], {
+    cwd: spec.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0)));
+    child.on('error', () => resolve(127));
+  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const rl = readline.createInterface({ input: child[stream]! });
+    rl.on('line', (line) => (spec.onLine ? spec.onLine(line, stream) : process[stream].write(line + '\n')));
+  }
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve());
+    child.once('error', (err) => reject(new Error(`cannot start ${spec.program}: ${err.message}`)));
+  });
+  if (spec.endpoint !== undefined) {
+    try {
+      await control.lclbind(spec.dir, spec.dc ?? 0, child.pid!, spec.endpoint);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw new Error(`cannot bind ${spec.program} to endpoint ${spec.endpoint}: ${(err as Error).message}`);
+    }
+  }
+  return { child, endpoint: spec.endpoint, exited };
+}

@@ -1,0 +1,9 @@
+/**
+ * @dvs/runtime - the cluster controller used by the `dvs` command and the
+ * VS Code extension. It talks to node daemons over their control sockets and
+ * never loads native code, so the extension host can import it safely.
+ */
+export * as control from './cluster/control';
+export { startNode, stopNode, isRunning, logPath, type NodeSpec, type DcSpec } from './cluster/node';
+export { runProgram, type RunSpec, type Running } from './cluster/launch';
+export { defaultNodeDir, nodesRoot, dvsdPath, buildDir } from './cluster/paths';
