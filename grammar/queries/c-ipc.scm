@@ -42,3 +42,6 @@
 ; #if 0 ... [#else ...] #endif: inactive text is never analysed.
 ((preproc_if condition: (number_literal) @inactive.cond) @inactive
  (#eq? @inactive.cond "0"))
+
+; Scopes: facts are ordered and matched per function.
+(function_definition) @scope

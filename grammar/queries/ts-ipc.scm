@@ -49,3 +49,7 @@
 
 (if_statement condition: (parenthesized_expression (identifier) @cond.bare))
 (unary_expression operator: "!" argument: (_) @cond.not) @cond.not.expr
+
+; Scopes: facts are ordered and matched per function (module code is one scope).
+[(function_declaration) (generator_function_declaration) (function_expression) (arrow_function) (method_definition)] @scope
+
