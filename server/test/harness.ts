@@ -38,7 +38,7 @@ export function languageIdOf(file: string): string {
   return /\.[ch]$/.test(file) ? 'c' : 'typescript';
 }
 
-type Waiter = { uri: string; version?: number; resolve: (d: Diagnostic[]) => void };
+type Waiter = { uri: string; version?: number; cleared?: boolean; resolve: (d: Diagnostic[]) => void };
 
 export class Client {
   readonly conn: ProtocolConnection;
@@ -58,7 +58,10 @@ export class Client {
     this.conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
       this.diagnostics.set(p.uri, p);
       this.waiters = this.waiters.filter((w) => {
-        if (w.uri !== p.uri || (w.version !== undefined && p.version !== undefined && p.version < w.version)) return true;
+        if (w.uri !== p.uri) return true;
+        // Open documents are published with their version; the clearing on close has none.
+        if (w.version !== undefined && (p.version === undefined || p.version < w.version)) return true;
+        if (w.version === undefined && w.cleared && (p.version !== undefined || p.diagnostics.length > 0)) return true;
         w.resolve(p.diagnostics);
         return false;
       });
@@ -95,10 +98,10 @@ export class Client {
   }
 
   /** Resolves with the next diagnostics published for `uri` (at least `version`). */
-  nextDiagnostics(uri: string, version?: number, timeoutMs = 10000): Promise<Diagnostic[]> {
+  nextDiagnostics(uri: string, version?: number, timeoutMs = 10000, cleared = false): Promise<Diagnostic[]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} v${version} within ${timeoutMs} ms; server log:\n${this.logs.join('')}`)), timeoutMs);
-      this.waiters.push({ uri, ...(version !== undefined ? { version } : {}), resolve: (d) => { clearTimeout(timer); resolve(d); } });
+      this.waiters.push({ uri, cleared, ...(version !== undefined ? { version } : {}), resolve: (d) => { clearTimeout(timer); resolve(d); } });
     });
   }
 
@@ -120,8 +123,11 @@ export class Client {
     return p;
   }
 
+  /** Close and wait for the server to clear the file's diagnostics (it always does). */
   async close(file: string): Promise<void> {
+    const cleared = this.nextDiagnostics(uriOf(file), undefined, 10000, true);
     await this.conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: uriOf(file) } });
+    await cleared;
   }
 
   async stop(): Promise<void> {
