@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDvsConfig, layoutOfField, isPointerField, isScriptEntry, MESSAGE_LAYOUTS, formatConfigError } from '../src/dvs-config';
+
+const VALID = `{
+  "$schema": "../grammar/dvs.schema.json",
+  "cluster": { "name": "demo", "secret": { "env": "DVS_SECRET" } },
+  "nodes": [ { "id": 0, "name": "node0", "host": "127.0.0.1", "isolate": "none" },
+             { "id": 1, "name": "node1", "host": "127.0.0.2" } ],
+  "dcs": [ { "id": 0, "name": "dc0", "nodes": [0, 1], "nr_procs": 64, "nr_tasks": 8, "nr_sysprocs": 16 } ],
+  "endpoints": [
+    { "name": "KV_SERVER", "number": 1, "dc": 0, "node": 0, "server": true,
+      "program": { "build": "make -C kv", "run": "kv/kv_server", "args": [] } },
+    { "name": "TS_CLIENT", "number": 20, "dc": 0, "node": 1,
+      "program": { "run": "clients/client.ts", "args": ["--n", "10"] } }
+  ],
+  "protocol": {
+    "types": [
+      { "name": "KV_GET", "number": 1, "layout": "m1", "fields": { "key": "m1_i1", "buf": "m1_p1", "len": "m1_i2" }, "reply": "KV_GET_REPLY", "server": "KV_SERVER" },
+      { "name": "KV_GET_REPLY", "number": 101, "layout": "m1", "fields": { "status": "m1_i1", "len": "m1_i2" } }
+    ]
+  }
+}`;
+
+test('a valid file loads with every entity and no error', () => {
+  const r = parseDvsConfig(VALID, 'dvs.json');
+  assert.deepEqual(r.errors, []);
+  assert.ok(r.config);
+  assert.equal(r.config.endpoints.length, 2);
+  assert.deepEqual(r.config.cluster.secret, { env: 'DVS_SECRET' });
+  assert.equal(r.config.protocol?.types[0]?.reply, 'KV_GET_REPLY');
+  assert.equal(r.config.endpoints[0]?.program?.build, 'make -C kv');
+  assert.ok(r.spans.endpoints.has('TS_CLIENT'));
+  assert.ok(r.spans.programs.has('KV_SERVER'));
+});
+
+function errorsOf(text: string) {
+  return parseDvsConfig(text, 'x/dvs.json').errors;
+}
+
+test('a syntax error carries line, column and offset', () => {
+  const errs = errorsOf('{\n  "cluster": { "name": "a" },\n  "nodes": [ 1, ]\n  "dcs": []\n}');
+  assert.ok(errs.length > 0);
+  const e = errs[0]!;
+  assert.equal(e.file, 'x/dvs.json');
+  assert.equal(e.line, 4);
+  assert.equal(e.column, 3);
+  assert.match(e.message, /expected ","/);
+});
+
+test('schema errors say what was expected, at the value', () => {
+  const text = VALID.replace('"layout": "m1", "fields": { "key"', '"layout": "m7", "fields": { "key"').replace('"isolate": "none"', '"isolate": "docker"');
+  const errs = errorsOf(text);
+  const iso = errs.find((e) => /isolate/.test(e.message));
+  assert.ok(iso, 'isolate error');
+  assert.equal(text.slice(iso.offset, iso.offset + iso.length), '"docker"');
+  const field = errs.find((e) => /layout m7/.test(e.message));
+  assert.ok(field, 'field/layout error');
+  assert.equal(text.slice(field.offset, field.offset + field.length), '"m1_i1"');
+  assert.equal(parseDvsConfig(text, 'f').config, undefined);
+});
+
+test('missing required properties and wrong types are reported', () => {
+  const errs = errorsOf('{ "cluster": { "name": 3 }, "nodes": [], "dcs": [] }');
+  assert.ok(errs.some((e) => /"name" to be a string/.test(e.message)));
+  assert.ok(errs.some((e) => /missing required property "endpoints"/.test(e.message)));
+});
+
+test('cross references: unknown DC, node outside DC, slot range, duplicates, reply, server', () => {
+  const text = VALID.replace('"number": 20, "dc": 0, "node": 1', '"number": 99, "dc": 0, "node": 1')
+    .replace('"reply": "KV_GET_REPLY"', '"reply": "KV_NOPE"')
+    .replace('"server": "KV_SERVER" }', '"server": "NOBODY" }')
+    .replace('"nodes": [0, 1]', '"nodes": [0, 7]');
+  const msgs = errorsOf(text).map((e) => e.message).join('\n');
+  assert.match(msgs, /slot range -8 <= number < 64/);
+  assert.match(msgs, /"KV_NOPE"/);
+  assert.match(msgs, /"NOBODY"/);
+  assert.match(msgs, /node id declared in "nodes"/);
+  assert.match(msgs, /node 1 is not part of DC dc0/);
+  const dup = VALID.replace('"name": "TS_CLIENT", "number": 20', '"name": "KV_SERVER", "number": 1');
+  assert.match(errorsOf(dup).map((e) => e.message).join('\n'), /duplicate endpoint name "KV_SERVER"[\s\S]*already used by KV_SERVER/);
+});
+
+test('secret must be exactly one of env or file', () => {
+  const errs = errorsOf(VALID.replace('{ "env": "DVS_SECRET" }', '{ "env": "A", "file": "b" }'));
+  assert.ok(errs.some((e) => /exactly one of "env"/.test(e.message)));
+});
+
+test('layout helpers follow the MINIX sub-layouts', () => {
+  assert.equal(layoutOfField('m1_i1'), 'm1');
+  assert.equal(layoutOfField('m9_t1'), 'm9');
+  assert.equal(layoutOfField('m1_l1'), undefined);
+  assert.ok(isPointerField('m8_p4'));
+  assert.ok(!isPointerField('m2_l1'));
+  assert.ok(isScriptEntry('a/b.mjs') && !isScriptEntry('kv/kv_server'));
+  assert.equal(MESSAGE_LAYOUTS.m5.length, 7);
+  assert.equal(formatConfigError({ file: 'f', line: 1, column: 2, offset: 1, length: 1, message: 'm', severity: 'error' }), 'f:1:2: error: m');
+});
+
+test('the JSON schema knows the same layouts and required keys', () => {
+  const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'dvs.schema.json'), 'utf8'));
+  assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
+  assert.deepEqual(schema.required, ['cluster', 'nodes', 'dcs', 'endpoints']);
+  const layouts = schema.properties.protocol.properties.types.items.properties.layout.enum;
+  assert.deepEqual(layouts, Object.keys(MESSAGE_LAYOUTS));
+});

@@ -1,0 +1,674 @@
+/**
+ * Turns one top-level unit (a C function, a TypeScript statement) into facts, driven
+ * by the captures of grammar/queries/*.scm. Only server loops get an AST walk (the
+ * reply-path analysis of DVS004); everything else comes from query captures, which is
+ * what keeps a 10k-line file well inside the analysis budget.
+ */
+import type { Node, Query, QueryMatch } from 'web-tree-sitter';
+import type { Lang } from './parser';
+import {
+  type ArgFact,
+  type ArgKind,
+  type CallFact,
+  type CallKind,
+  type CaseLabel,
+  type CaseFact,
+  type FileFacts,
+  type LoopIssue,
+  type PairFact,
+  type Rng,
+  type ServerLoopFact,
+  contains,
+  emptyFacts,
+} from './facts';
+
+interface ApiEntry {
+  kind: CallKind;
+  ep?: number;
+  dc?: number;
+  msg?: number;
+}
+
+/** SPEC §2: the C API, argument positions included. `_T` variants share the entry. */
+export const C_API: Record<string, ApiEntry> = {
+  mnx_bind: { kind: 'bind', dc: 0, ep: 1 },
+  mnx_tbind: { kind: 'bind', dc: 0, ep: 1 },
+  mnx_lclbind: { kind: 'bindOther', dc: 0, ep: 2 },
+  mnx_rmtbind: { kind: 'bindOther', dc: 0, ep: 2 },
+  mnx_bkupbind: { kind: 'bindOther', dc: 0, ep: 2 },
+  mnx_wait4bind: { kind: 'wait4bind' },
+  mnx_unbind: { kind: 'unbind', dc: 0, ep: 1 },
+  mnx_send: { kind: 'send', ep: 0, msg: 1 },
+  mnx_receive: { kind: 'receive', ep: 0, msg: 1 },
+  mnx_sendrec: { kind: 'sendrec', ep: 0, msg: 1 },
+  mnx_rcvrqst: { kind: 'rcvrqst', msg: 0 },
+  mnx_reply: { kind: 'reply', ep: 0, msg: 1 },
+  mnx_notify: { kind: 'notify', ep: 0 },
+  mnx_vcopy: { kind: 'vcopy' },
+  mnx_wakeup: { kind: 'wakeup', dc: 0, ep: 1 },
+};
+
+/** SPEC §4: Endpoint methods of @dvs/runtime. */
+export const TS_API: Record<string, ApiEntry> = {
+  send: { kind: 'send', ep: 0, msg: 1 },
+  receive: { kind: 'receive', ep: 0 },
+  sendrec: { kind: 'sendrec', ep: 0, msg: 1 },
+  rcvrqst: { kind: 'rcvrqst' },
+  reply: { kind: 'reply', ep: 0, msg: 1 },
+  notify: { kind: 'notify', ep: 0 },
+  vcopy: { kind: 'vcopy' },
+  unbind: { kind: 'unbind' },
+  wakeup: { kind: 'wakeup', ep: 0 },
+};
+
+export function cApiEntry(name: string): ApiEntry | undefined {
+  return C_API[name.endsWith('_T') ? name.slice(0, -2) : name];
+}
+
+export function rng(n: Node): Rng {
+  const s = n.startPosition;
+  const e = n.endPosition;
+  return { sr: s.row, sc: s.column, er: e.row, ec: e.column, o: n.startIndex };
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+function argFact(n: Node, lang: Lang): ArgFact {
+  const text = n.text;
+  const base = { text, range: rng(n) };
+  let kind: ArgKind = 'other';
+  let ident: string | undefined;
+  let field: string | undefined;
+  switch (n.type) {
+    case 'identifier':
+      kind = 'ident';
+      ident = text;
+      break;
+    case 'number_literal':
+    case 'number':
+      kind = 'number';
+      break;
+    case 'unary_expression':
+      if (/^-\s*(0[xX][0-9a-fA-F]+|\d+)$/.test(text)) kind = 'number';
+      break;
+    case 'pointer_expression': {
+      const arg = n.childForFieldName('argument');
+      if (text.startsWith('&') && arg?.type === 'identifier') {
+        kind = 'addr';
+        ident = arg.text;
+      }
+      break;
+    }
+    case 'field_expression':
+    case 'member_expression': {
+      const obj = n.childForFieldName(lang === 'c' ? 'argument' : 'object');
+      const f = n.childForFieldName(lang === 'c' ? 'field' : 'property');
+      kind = 'field';
+      ident = obj?.text;
+      field = f?.text;
+      break;
+    }
+    case 'object':
+      kind = 'object';
+      break;
+    default:
+      break;
+  }
+  return { ...base, kind, ...(ident !== undefined ? { ident } : {}), ...(field !== undefined ? { field } : {}) };
+}
+
+function argNodes(args: Node): Node[] {
+  return args.namedChildren.filter((c) => c.type !== 'comment');
+}
+
+function pairsOf(obj: Node): PairFact[] {
+  const out: PairFact[] = [];
+  for (const p of obj.namedChildren) {
+    if (p.type === 'pair') {
+      const k = p.childForFieldName('key');
+      const v = p.childForFieldName('value');
+      if (k && v) out.push({ key: k.text, value: v.text, range: rng(p) });
+    } else if (p.type === 'shorthand_property_identifier') {
+      out.push({ key: p.text, value: p.text, range: rng(p) });
+    }
+  }
+  return out;
+}
+
+interface Scope {
+  key: string;
+  range: Rng;
+}
+
+/** A unit's facts plus the positions they were computed at (for reuse after edits). */
+export interface UnitFacts {
+  facts: FileFacts;
+}
+
+const FUNCTION_TYPES = new Set(['function_declaration', 'generator_function_declaration', 'function_expression', 'arrow_function', 'method_definition', 'function_definition']);
+
+/** Extract the facts of one unit. `moduleScope` is the scope of code outside functions. */
+export function extractUnit(unit: Node, lang: Lang, query: Query): FileFacts {
+  const facts = emptyFacts(lang);
+  const matches: QueryMatch[] = query.matches(unit);
+  const scopes: Scope[] = [];
+  const inactive: Rng[] = [];
+  const mtypeCases: { range: Rng; obj: string; label: string }[] = [];
+  const caseNodes: Node[] = [];
+  const loopNodes: Node[] = [];
+  const byName = (m: QueryMatch): Map<string, Node> => {
+    const map = new Map<string, Node>();
+    for (const c of m.captures) map.set(c.name, c.node);
+    return map;
+  };
+  // Pass 1: scopes, inactive regions and the m_type cases, which the other facts refer to.
+  const rest: Map<string, Node>[] = [];
+  for (const m of matches) {
+    const c = byName(m);
+    const scope = c.get('scope');
+    if (scope) {
+      const r = rng(scope);
+      scopes.push({ key: `${r.sr}:${r.sc}`, range: r });
+      const name = functionName(scope);
+      if (name && (lang === 'c' || scope.type === 'function_declaration')) facts.functions.push({ name, range: r });
+      continue;
+    }
+    const inact = c.get('inactive');
+    if (inact) {
+      const alt = inact.childForFieldName('alternative');
+      const r = rng(inact);
+      if (alt) {
+        const a = rng(alt);
+        r.er = a.sr;
+        r.ec = a.sc;
+      }
+      inactive.push(r);
+      continue;
+    }
+    const cs = c.get('case');
+    if (cs) {
+      caseNodes.push(cs);
+      continue;
+    }
+    const loop = c.get('loop');
+    if (loop) {
+      loopNodes.push(loop);
+      continue;
+    }
+    rest.push(c);
+  }
+  facts.inactive = inactive;
+  const active = (n: Node): boolean => {
+    if (inactive.length === 0) return true;
+    const o = n.startIndex;
+    return !inactive.some((r) => o >= r.o && rngEndAfter(r, n));
+  };
+  for (const cs of caseNodes) {
+    if (!active(cs)) continue;
+    const sw = cs.parent?.parent;
+    if (!sw || sw.type !== 'switch_statement') continue;
+    const info = switchOnType(sw, lang);
+    const value = cs.childForFieldName('value');
+    if (info && value) mtypeCases.push({ range: rng(cs), obj: info, label: value.text });
+  }
+  const scopeOf = (r: Rng): string => {
+    let best: Scope | undefined;
+    for (const s of scopes) if (contains(s.range, r) && (!best || s.range.o >= best.range.o)) best = s;
+    return best ? best.key : 'module';
+  };
+  const caseOf = (r: Rng, obj?: string): CaseLabel | undefined => {
+    let best: (typeof mtypeCases)[number] | undefined;
+    for (const c of mtypeCases) if (contains(c.range, r) && (obj === undefined || c.obj === obj) && (!best || c.range.o >= best.range.o)) best = c;
+    return best ? { obj: best.obj, label: best.label, at: best.range } : undefined;
+  };
+
+  for (const c of rest) {
+    const anchor = c.values().next().value as Node | undefined;
+    if (!anchor || !active(anchor)) continue;
+    if (c.has('call')) {
+      const call = extractCall(c, lang);
+      if (call) {
+        call.scope = scopeOf(call.range);
+        const cl = caseOf(call.range, call.msgVar);
+        if (cl) call.caseLabel = cl;
+        facts.calls.push(call);
+      }
+    } else if (c.has('field')) {
+      const node = c.get('field') as Node;
+      const fieldName = (c.get('field.name') as Node).text;
+      const obj = (c.get('field.object') as Node).text;
+      const parent = node.parent;
+      let write = false;
+      let value: string | undefined;
+      let stmt: Rng | undefined;
+      if (parent && (parent.type === 'assignment_expression' || parent.type === 'augmented_assignment_expression') && parent.childForFieldName('left')?.startIndex === node.startIndex) {
+        write = true;
+        value = parent.childForFieldName('right')?.text;
+        const st = parent.parent;
+        if (st?.type === 'expression_statement') stmt = rng(st);
+      } else if (parent?.type === 'update_expression') write = true;
+      const r = rng(node);
+      const cl = caseOf(r, obj);
+      facts.fields.push({
+        obj,
+        field: fieldName,
+        range: r,
+        write,
+        ...(value !== undefined ? { value } : {}),
+        ...(stmt ? { stmt } : {}),
+        scope: scopeOf(r),
+        ...(cl ? { caseLabel: cl } : {}),
+      });
+    } else if (c.has('pair')) {
+      const pair = c.get('pair') as Node;
+      const obj = pair.parent;
+      if (!obj || obj.type !== 'object') continue;
+      const r = rng(obj);
+      if (facts.literals.some((l) => l.range.o === r.o)) continue;
+      const holder = obj.parent;
+      let assignedTo: string | undefined;
+      if (holder?.type === 'variable_declarator') assignedTo = holder.childForFieldName('name')?.text;
+      else if (holder?.type === 'assignment_expression') assignedTo = holder.childForFieldName('left')?.text;
+      facts.literals.push({ range: r, pairs: pairsOf(obj), scope: scopeOf(r), ...(assignedTo ? { assignedTo } : {}) });
+    } else if (c.has('def')) {
+      const name = c.get('def.name') as Node;
+      const value = c.get('def.value') as Node;
+      facts.defs.push({ name: name.text, kind: 'define', value: value.text.trim(), range: rng(name) });
+    } else if (c.has('enum')) {
+      const name = c.get('enum.name') as Node;
+      const value = c.get('enum.value');
+      const def = { name: name.text, kind: 'enum' as const, value: value?.text ?? '', range: rng(name) };
+      if (!value) {
+        // Implicit enum values: previous member + 1, as C and TypeScript define them.
+        const enumNode = c.get('enum') as Node;
+        Object.assign(def, { implicit: implicitEnumIndex(enumNode) });
+      }
+      facts.defs.push(def);
+    } else if (c.has('const')) {
+      const decl = c.get('const') as Node;
+      const name = c.get('const.name') as Node;
+      const value = c.get('const.value') as Node;
+      if (lang !== 'c' && !decl.text.startsWith('const')) {
+        // `let`: not a constant, but `let ep = await bind()` still names an Endpoint.
+        if (/^(await\s+)?bind\s*\(/.test(value.text)) facts.epVars.push(name.text);
+        continue;
+      }
+      if (lang === 'c' && c.get('const.qualifier')?.text !== 'const') continue;
+      if (/^(await\s+)?bind\s*\(/.test(value.text)) facts.epVars.push(name.text);
+      if (value.type === 'number' || value.type === 'number_literal' || value.type === 'binary_expression' || value.type === 'identifier' || value.type === 'parenthesized_expression' || value.type === 'unary_expression') {
+        facts.defs.push({ name: name.text, kind: 'const', value: value.text, range: rng(name) });
+      }
+    } else if (c.has('param.name')) {
+      facts.epVars.push((c.get('param.name') as Node).text);
+    } else if (c.has('import')) {
+      if (/^['"]@dvs\/runtime['"]$/.test((c.get('import.source') as Node).text)) facts.importsRuntime = true;
+    } else if (c.has('cond.bare') || c.has('cond.not')) {
+      const neg = c.has('cond.not');
+      const inner = c.get(neg ? 'cond.not' : 'cond.bare') as Node;
+      const whole = neg ? (c.get('cond.not.expr') as Node) : inner;
+      let innerNode = inner;
+      while (innerNode.type === 'parenthesized_expression' && innerNode.namedChildCount === 1 && innerNode.namedChild(0)) innerNode = innerNode.namedChild(0) as Node;
+      const r = rng(whole);
+      facts.boolTests.push({ range: r, inner: innerNode.text, innerRange: rng(innerNode), negated: neg, scope: scopeOf(r) });
+    }
+  }
+  for (const call of facts.calls) if (call.kind === 'bind' && call.resultVar) facts.epVars.push(call.resultVar);
+  for (const loop of loopNodes) {
+    if (!active(loop)) continue;
+    const fact = serverLoop(loop, lang, facts, scopeOf);
+    if (fact) facts.loops.push(fact);
+  }
+  return facts;
+}
+
+function rngEndAfter(r: Rng, n: Node): boolean {
+  const p = n.endPosition;
+  return p.row < r.er || (p.row === r.er && p.column <= r.ec);
+}
+
+function functionName(scope: Node): string | undefined {
+  if (scope.type === 'function_definition') {
+    let d = scope.childForFieldName('declarator');
+    while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+    return d?.childForFieldName('declarator')?.text;
+  }
+  return scope.childForFieldName('name')?.text;
+}
+
+function implicitEnumIndex(member: Node): number | undefined {
+  let idx = 0;
+  let prev = member.previousNamedSibling;
+  while (prev) {
+    if (prev.type === 'enumerator' || prev.type === 'enum_assignment' || prev.type === 'property_identifier') {
+      const v = prev.childForFieldName('value');
+      if (v) {
+        const n = Number(v.text);
+        return Number.isInteger(n) ? n + idx + 1 : undefined;
+      }
+      idx++;
+    }
+    prev = prev.previousNamedSibling;
+  }
+  return idx;
+}
+
+/** `switch (m.m_type)` / `switch (req.type)` → the message variable. */
+function switchOnType(sw: Node, lang: Lang): string | undefined {
+  const cond = sw.childForFieldName(lang === 'c' ? 'condition' : 'value');
+  const inner = cond?.namedChild(0);
+  if (!inner) return undefined;
+  if (lang === 'c' && inner.type === 'field_expression' && inner.childForFieldName('field')?.text === 'm_type') return inner.childForFieldName('argument')?.text;
+  if (lang !== 'c' && inner.type === 'member_expression' && inner.childForFieldName('property')?.text === 'type') return inner.childForFieldName('object')?.text;
+  return undefined;
+}
+
+function extractCall(c: Map<string, Node>, lang: Lang): CallFact | undefined {
+  const node = c.get('call') as Node;
+  const nameNode = c.get('call.name') as Node;
+  const name = nameNode.text;
+  const receiver = c.get('call.object')?.text;
+  let api: ApiEntry | undefined;
+  if (lang === 'c') api = cApiEntry(name);
+  else if (receiver === undefined) api = name === 'bind' ? { kind: 'bind', dc: 0, ep: 1 } : undefined;
+  else api = TS_API[name];
+  if (!api) return undefined;
+  const argsNode = c.get('call.args') as Node;
+  const argList = argNodes(argsNode);
+  const args = argList.map((a) => argFact(a, lang));
+  const call: CallFact = {
+    kind: api.kind,
+    name,
+    range: rng(node),
+    nameRange: rng(nameNode),
+    args,
+    scope: 'module',
+    result: 'used',
+    guards: [],
+    ...(receiver !== undefined ? { receiver } : {}),
+  };
+  if (lang !== 'c' && api.kind === 'bind' && args.length === 1 && args[0]?.kind === 'object') {
+    // bind({ dc, endpoint, node })
+    const obj = argList[0] as Node;
+    for (const p of obj.namedChildren) {
+      const key = p.type === 'pair' ? p.childForFieldName('key')?.text : p.type === 'shorthand_property_identifier' ? p.text : undefined;
+      const val = p.type === 'pair' ? p.childForFieldName('value') : p;
+      if (!val) continue;
+      if (key === 'endpoint') call.ep = argFact(val, lang);
+      if (key === 'dc') call.dc = argFact(val, lang);
+    }
+  } else {
+    if (api.ep !== undefined && args[api.ep]) call.ep = args[api.ep];
+    if (api.dc !== undefined && args[api.dc]) call.dc = args[api.dc];
+  }
+  if (api.msg !== undefined) {
+    const m = args[api.msg];
+    if (m && (m.kind === 'addr' || m.kind === 'ident')) call.msgVar = m.ident as string;
+    if (m?.kind === 'object') call.msgPairs = pairsOf(argList[api.msg] as Node);
+  }
+  resultUse(node, call, lang);
+  guardsOf(node, call, lang);
+  return call;
+}
+
+function resultUse(node: Node, call: CallFact, lang: Lang): void {
+  let p = node.parent;
+  let awaited = false;
+  while (p && p.type === 'parenthesized_expression') p = p.parent;
+  if (p && p.type === 'await_expression') {
+    awaited = true;
+    p = p.parent;
+    while (p && p.type === 'parenthesized_expression') p = p.parent;
+  }
+  if (!p) return;
+  if (p.type === 'expression_statement') {
+    call.result = lang === 'c' ? 'ignored' : awaited ? 'awaitedIgnored' : 'notAwaited';
+  } else if (p.type === 'cast_expression' && /^\(\s*void\s*\)/.test(p.text)) {
+    call.result = 'void';
+  } else if (p.type === 'unary_expression' && p.text.startsWith('void')) {
+    call.result = 'void';
+  } else if (p.type === 'init_declarator' || p.type === 'variable_declarator') {
+    call.result = 'assigned';
+    const target = p.childForFieldName(lang === 'c' ? 'declarator' : 'name');
+    if (target) call.resultVar = target.text;
+  } else if (p.type === 'assignment_expression') {
+    call.result = 'assigned';
+    const left = p.childForFieldName('left');
+    if (left) call.resultVar = left.text;
+  }
+}
+
+function guardsOf(node: Node, call: CallFact, lang: Lang): void {
+  let child = node;
+  let p = node.parent;
+  while (p && !FUNCTION_TYPES.has(p.type)) {
+    if (p.type === 'if_statement') {
+      const cons = p.childForFieldName('consequence');
+      const cond = p.childForFieldName('condition');
+      if (cons && cons.startIndex === child.startIndex) call.guards.push({ cond: cond?.text ?? '', branch: 'then' });
+      else if (cond && child.startIndex !== cond.startIndex) call.guards.push({ cond: cond.text, branch: 'else' });
+    } else if (lang !== 'c' && p.type === 'catch_clause') {
+      const tryBody = p.parent?.childForFieldName('body');
+      if (tryBody && /\bbind\s*\(/.test(tryBody.text)) call.inCatch = true;
+    }
+    child = p;
+    p = p.parent;
+  }
+}
+
+// ---- server loops and the reply-path analysis (DVS004) ------------------------------------
+
+interface St {
+  pending: boolean;
+  via?: Rng;
+  why?: string;
+}
+
+interface Flow {
+  out: St[];
+  brk: St[];
+  cont: St[];
+  ret: St[];
+}
+
+const NOT_A_REPLY_HELPER = /^(mem|str|printf|fprintf|sprintf|snprintf|puts|perror|assert|log|debug|trace|console|JSON|Object|Array|String|Number|Math)/;
+
+function serverLoop(loop: Node, lang: Lang, facts: FileFacts, scopeOf: (r: Rng) => string): ServerLoopFact | undefined {
+  const lr = rng(loop);
+  const scope = scopeOf(lr);
+  const recvs = facts.calls.filter(
+    (c) => contains(lr, c.range) && c.scope === scope && (c.kind === 'rcvrqst' || (c.kind === 'receive' && (c.ep?.text === 'ANY' || c.ep === undefined))),
+  );
+  const recv = recvs[0];
+  if (!recv) return undefined;
+  // Only the innermost loop around the receive is the server loop.
+  const inner = loop.descendantsOfType(['while_statement', 'for_statement', 'do_statement', 'for_in_statement']);
+  if (inner.some((l) => l.startIndex !== loop.startIndex && contains(rng(l), recv.range))) return undefined;
+  const msgVar = recv.msgVar ?? recv.resultVar;
+  const an = new ReplyFlow(lang, msgVar);
+  let ins: St[] = [{ pending: false }];
+  const cond = loop.childForFieldName('condition');
+  if (cond && loop.type !== 'do_statement') ins = an.effect(cond, ins);
+  const body = loop.childForFieldName('body');
+  const issues: LoopIssue[] = [];
+  if (body) {
+    const f = an.walk(body, ins);
+    const seen = new Set<string>();
+    const add = (s: St, dflt: string): void => {
+      if (!s.pending) return;
+      const r = s.via ?? recv.range;
+      const key = `${r.o}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      issues.push({ range: r, why: s.why ?? dflt });
+    };
+    for (const s of f.cont) add(s, 'a path continues to the next request without a reply');
+    for (const s of f.ret) add(s, 'a path returns without a reply');
+    for (const s of f.out) add(s, 'a path reaches the next request without a reply');
+  }
+  const cases: CaseFact[] = [];
+  let hasDefault = false;
+  for (const sw of loop.descendantsOfType('switch_statement')) {
+    if (switchOnType(sw, lang) !== msgVar) continue;
+    const swBody = sw.childForFieldName('body');
+    for (const cs of swBody?.namedChildren ?? []) {
+      if (cs.type === 'switch_default' || (cs.type === 'case_statement' && !cs.childForFieldName('value'))) hasDefault = true;
+      const v = cs.childForFieldName('value');
+      if (v) cases.push({ label: v.text, range: rng(cs), labelRange: rng(v) });
+    }
+  }
+  return {
+    range: lr,
+    recv: recv.range,
+    recvName: recv.name,
+    ...(msgVar ? { msgVar } : {}),
+    cases,
+    hasDefault,
+    issues,
+    onlyRcvrqst: recvs.every((r) => r.kind === 'rcvrqst'),
+    scope,
+  };
+}
+
+const LOOPS = new Set(['while_statement', 'for_statement', 'do_statement', 'for_in_statement']);
+const SEQ = new Set(['compound_statement', 'statement_block', 'else_clause']);
+
+/** A small path analysis: does every path from a receive reach a reply before looping? */
+class ReplyFlow {
+  constructor(
+    private readonly lang: Lang,
+    private readonly msgVar: string | undefined,
+  ) {}
+
+  walk(n: Node, ins: St[]): Flow {
+    if (ins.length === 0) return { out: [], brk: [], cont: [], ret: [] };
+    const t = n.type;
+    if (SEQ.has(t)) return this.seq(n.namedChildren, ins);
+    if (t === 'if_statement') {
+      const cond = n.childForFieldName('condition');
+      let cin = cond ? this.effect(cond, ins) : ins;
+      const cons = n.childForFieldName('consequence');
+      const alt = n.childForFieldName('alternative');
+      // Notifications need no reply (reference §9: m_type & NOTIFY_MESSAGE).
+      const notify = cond !== null && /NOTIFY_MESSAGE|NOTIFY_FROM|isNotify|is_notify/.test(cond.text);
+      // `if (mnx_receive(ANY, &m) < 0) continue;`: on the failure branch there is no request.
+      const recvTest = cond !== null && /\b(mnx_receive|mnx_rcvrqst)\w*\s*\(/.test(cond.text);
+      const failsOnThen = recvTest && /<\s*0|!=\s*(0|OK)\b/.test(cond.text);
+      const failsOnElse = recvTest && !failsOnThen && /(>=|==)\s*(0|OK)\b/.test(cond.text);
+      const idle = cin.map(() => ({ pending: false }));
+      const thenIns = notify || failsOnThen ? idle : this.tag(cin, cons, 'if branch');
+      const a = cons ? this.walk(cons, thenIns) : { out: thenIns, brk: [], cont: [], ret: [] };
+      cin = failsOnElse ? idle : this.tag(cin, alt, 'else branch');
+      const b = alt ? this.walk(alt, cin) : { out: cin, brk: [], cont: [], ret: [] };
+      return merge(a, b);
+    }
+    if (t === 'switch_statement') {
+      const cond = n.childForFieldName(this.lang === 'c' ? 'condition' : 'value');
+      const cin = cond ? this.effect(cond, ins) : ins;
+      const body = n.childForFieldName('body');
+      let fall: St[] = [];
+      const acc: Flow = { out: [], brk: [], cont: [], ret: [] };
+      let hasDefault = false;
+      for (const cs of body?.namedChildren ?? []) {
+        if (cs.type !== 'case_statement' && cs.type !== 'switch_case' && cs.type !== 'switch_default') continue;
+        const value = cs.childForFieldName('value');
+        if (!value) hasDefault = true;
+        const label = value ? `case ${value.text}` : 'default';
+        const entry = [...cin.map((s) => ({ ...s, via: rng(cs), why: `${label} reaches the next request without a reply` })), ...fall];
+        const stmts = cs.namedChildren.filter((c) => !value || c.startIndex !== value.startIndex);
+        const f = this.seq(stmts, entry);
+        fall = f.out;
+        acc.brk.push(...f.brk);
+        acc.cont.push(...f.cont);
+        acc.ret.push(...f.ret);
+      }
+      return { out: dedupe([...fall, ...acc.brk, ...(hasDefault ? [] : cin)]), brk: [], cont: acc.cont, ret: acc.ret };
+    }
+    if (LOOPS.has(t)) {
+      const body = n.childForFieldName('body');
+      const f = body ? this.walk(body, ins) : { out: [], brk: [], cont: [], ret: [] };
+      return { out: dedupe([...ins, ...f.out, ...f.brk, ...f.cont]), brk: [], cont: [], ret: f.ret };
+    }
+    if (t === 'break_statement') return { out: [], brk: ins, cont: [], ret: [] };
+    if (t === 'continue_statement') {
+      return { out: [], brk: [], cont: ins.map((s) => ({ ...s, via: rng(n), why: '`continue` skips the reply' })), ret: [] };
+    }
+    if (t === 'return_statement') {
+      const after = this.effect(n, ins);
+      return { out: [], brk: [], cont: [], ret: after.map((s) => ({ ...s, via: rng(n), why: '`return` leaves the loop without a reply' })) };
+    }
+    if (t === 'labeled_statement') {
+      const stmt = n.namedChildren[n.namedChildren.length - 1];
+      return stmt ? this.walk(stmt, ins) : { out: ins, brk: [], cont: [], ret: [] };
+    }
+    if (t === 'try_statement') {
+      const body = n.childForFieldName('body');
+      const handler = n.childForFieldName('handler');
+      const a = body ? this.walk(body, ins) : { out: ins, brk: [], cont: [], ret: [] };
+      const hb = handler?.childForFieldName('body');
+      // The handler runs when the body threw, typically before any request arrived.
+      const b = hb ? this.walk(hb, ins) : { out: [], brk: [], cont: [], ret: [] };
+      return merge(a, b);
+    }
+    return { out: this.effect(n, ins), brk: [], cont: [], ret: [] };
+  }
+
+  private seq(stmts: Node[], ins: St[]): Flow {
+    const acc: Flow = { out: ins, brk: [], cont: [], ret: [] };
+    for (const s of stmts) {
+      if (s.type === 'comment') continue;
+      const f = this.walk(s, acc.out);
+      acc.out = f.out;
+      acc.brk.push(...f.brk);
+      acc.cont.push(...f.cont);
+      acc.ret.push(...f.ret);
+    }
+    return { out: acc.out, brk: dedupe(acc.brk), cont: dedupe(acc.cont), ret: dedupe(acc.ret) };
+  }
+
+  private tag(ins: St[], branch: Node | null, _what: string): St[] {
+    if (!branch) return ins;
+    return ins.map((s) => (s.via ? s : { ...s, via: rng(branch) }));
+  }
+
+  /** Apply the calls inside an expression or simple statement, in source order. */
+  effect(n: Node, ins: St[]): St[] {
+    const calls = n.type === 'call_expression' ? [n] : n.descendantsOfType('call_expression');
+    let pending: boolean | undefined;
+    for (const call of calls) {
+      const fn = call.childForFieldName('function');
+      if (!fn) continue;
+      const name = fn.type === 'member_expression' ? (fn.childForFieldName('property')?.text ?? '') : fn.text;
+      const base = this.lang === 'c' ? name.replace(/_T$/, '') : name;
+      const args = call.childForFieldName('arguments');
+      const first = args?.namedChild(0)?.text ?? '';
+      if (base === 'mnx_receive' || base === 'mnx_rcvrqst' || base === 'receive' || base === 'rcvrqst') pending = true;
+      else if (base === 'mnx_reply' || base === 'reply') pending = false;
+      else if ((base === 'mnx_send' || base === 'send') && /source\b/.test(first)) pending = false;
+      else if (this.msgVar && !NOT_A_REPLY_HELPER.test(name) && !/^mnx_/.test(name) && args) {
+        // The request is handed to a helper (`handle_get(&m)`), which may reply itself.
+        const passes = args.namedChildren.some((a) => a.text === this.msgVar || a.text === `&${this.msgVar}`);
+        if (passes) pending = false;
+      }
+    }
+    if (pending === undefined) return ins;
+    return dedupe(ins.map((s) => (pending ? { pending: true } : { pending: false })));
+  }
+}
+
+function merge(a: Flow, b: Flow): Flow {
+  return { out: dedupe([...a.out, ...b.out]), brk: dedupe([...a.brk, ...b.brk]), cont: dedupe([...a.cont, ...b.cont]), ret: dedupe([...a.ret, ...b.ret]) };
+}
+
+/** Keep at most one state per (pending, via) and cap the set so paths cannot explode. */
+function dedupe(states: St[]): St[] {
+  const seen = new Map<string, St>();
+  for (const s of states) {
+    const key = `${s.pending}:${s.via?.o ?? -1}`;
+    if (!seen.has(key)) seen.set(key, s);
+  }
+  const out = [...seen.values()];
+  if (out.length <= 16) return out;
+  const pend = out.filter((s) => s.pending).slice(0, 8);
+  const done = out.find((s) => !s.pending);
+  return done ? [...pend, done] : pend;
+}

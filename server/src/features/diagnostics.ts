@@ -1,0 +1,723 @@
+/**
+ * DVS001–DVS015 (SPEC §6) over the facts of one file and the workspace index.
+ *
+ * Every rule is a pure function of facts, so re-diagnosing after an edit costs no
+ * tree walk. Quick fixes are computed here and carried in `Diagnostic.data`, so the
+ * code-action handler only has to hand them back.
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Diagnostic, type DiagnosticRelatedInformation, type Range, type TextEdit } from 'vscode-languageserver/node';
+import { isPointerField, layoutOfField, MESSAGE_LAYOUTS, type DvsMessageType } from '@dvs/grammar';
+import type { DocState } from '../analyzer';
+import { type DiagnosticCode, type Settings, severityOf } from '../config';
+import type { CallFact, CaseLabel, Rng } from '../facts';
+import { type EndpointRef, MAXCOPYLEN, type Workspace } from '../workspace';
+
+export interface QuickFix {
+  title: string;
+  edits: TextEdit[];
+  preferred?: boolean;
+}
+
+export interface DiagnosticData {
+  fixes: QuickFix[];
+}
+
+interface Finding {
+  code: DiagnosticCode;
+  range: Rng;
+  message: string;
+  related?: DiagnosticRelatedInformation[];
+  fixes?: QuickFix[];
+}
+
+export function toRange(r: Rng): Range {
+  return { start: { line: r.sr, character: r.sc }, end: { line: r.er, character: r.ec } };
+}
+
+const DOCS_DIR = path.resolve(__dirname, '..', '..', '..', 'docs', 'diagnostics');
+
+export function docsHref(code: string, settings: Settings): string {
+  const base = settings.diagnostics.docsBaseUrl;
+  return base ? `${base.replace(/\/$/, '')}/${code}.md` : pathToFileURL(path.join(DOCS_DIR, `${code}.md`)).href;
+}
+
+const SEND_LIKE = new Set(['send', 'sendrec', 'reply', 'notify']);
+const MSG_CALLS = new Set(['send', 'sendrec', 'reply']);
+
+export function computeDiagnostics(ws: Workspace, state: DocState, settings: Settings): Diagnostic[] {
+  const findings = new Rules(ws, state).run();
+  const out: Diagnostic[] = [];
+  for (const f of findings) {
+    const severity = severityOf(settings, f.code);
+    if (severity === undefined) continue;
+    const d: Diagnostic = {
+      range: toRange(f.range),
+      severity,
+      code: f.code,
+      codeDescription: { href: docsHref(f.code, settings) },
+      source: 'dvs',
+      message: f.message,
+    };
+    if (f.related?.length) d.relatedInformation = f.related;
+    if (f.fixes?.length) d.data = { fixes: f.fixes } satisfies DiagnosticData;
+    out.push(d);
+  }
+  return out;
+}
+
+class Rules {
+  private readonly out: Finding[] = [];
+  private readonly calls: CallFact[];
+  private readonly own: EndpointRef[];
+  private readonly c: boolean;
+
+  constructor(
+    private readonly ws: Workspace,
+    private readonly s: DocState,
+  ) {
+    this.calls = ws.ipcCalls(s);
+    this.own = ws.ownEndpoints(s);
+    this.c = s.lang === 'c';
+  }
+
+  run(): Finding[] {
+    this.specialDestinations();
+    this.selfSends();
+    this.undeclaredEndpoints();
+    this.serverLoopsWithoutReply();
+    this.replyToPlainSenders();
+    this.bindResultAsBoolean();
+    this.ignoredResults();
+    this.notifySlots();
+    this.unhandledTypes();
+    this.layoutFields();
+    this.remotePointers();
+    this.sendrecCycles();
+    this.callsWithoutBind();
+    this.sourceAssigned();
+    this.vcopyChecks();
+    return this.out;
+  }
+
+  private add(f: Finding): void {
+    this.out.push(f);
+  }
+
+  private ref(call: CallFact, arg = call.ep): EndpointRef | undefined {
+    return arg ? this.ws.endpoint(arg, this.s.uri, this.s.facts, call.scope) : undefined;
+  }
+
+  private loc(r: Rng, message: string, uri = this.s.uri): DiagnosticRelatedInformation {
+    return { location: { uri, range: toRange(r) }, message };
+  }
+
+  private replace(r: Rng, newText: string, title: string, preferred = false): QuickFix {
+    return { title, edits: [{ range: toRange(r), newText }], ...(preferred ? { preferred } : {}) };
+  }
+
+  /** The variable holding the current request in this scope (`m` after receive, `req` after rcvrqst). */
+  private requestVar(call: CallFact): string | undefined {
+    let best: CallFact | undefined;
+    for (const c of this.calls) {
+      if (c.scope !== call.scope || c.range.o >= call.range.o) continue;
+      if (c.kind === 'receive' || c.kind === 'rcvrqst') if (!best || c.range.o > best.range.o) best = c;
+    }
+    if (!best) return undefined;
+    return this.c ? best.msgVar : best.resultVar;
+  }
+
+  private serverNames(exclude: (number | undefined)[]): { name: string; number: number }[] {
+    const cfg = this.ws.config(this.s.uri);
+    if (!cfg) return [];
+    const served = new Set((cfg.protocol?.types ?? []).map((t) => t.server).filter((x): x is string => !!x));
+    return cfg.endpoints.filter((e) => (e.server || served.has(e.name)) && !exclude.includes(e.number)).map((e) => ({ name: e.name, number: e.number }));
+  }
+
+  private destinationFixes(call: CallFact, ep: Rng, exclude: (number | undefined)[], type?: DvsMessageType): QuickFix[] {
+    const fixes: QuickFix[] = [];
+    const req = this.requestVar(call);
+    if (req && (call.kind === 'reply' || call.kind === 'send')) {
+      const text = this.c ? `${req}.m_source` : `${req}.source`;
+      fixes.push(this.replace(ep, text, `Reply to the requester (${text})`, true));
+    }
+    if (type?.server && !exclude.includes(this.ws.endpointByName(type.server, this.s.uri)?.number)) {
+      fixes.push(this.replace(ep, type.server, `Send to ${type.server} (serves ${type.name})`, fixes.length === 0));
+    }
+    for (const sv of this.serverNames(exclude)) {
+      if (fixes.some((f) => f.edits[0]?.newText === sv.name)) continue;
+      fixes.push(this.replace(ep, sv.name, `Send to ${sv.name} (endpoint ${sv.number})`));
+    }
+    return fixes;
+  }
+
+  // DVS001 ------------------------------------------------------------------------------
+  private specialDestinations(): void {
+    for (const call of this.calls) {
+      if (!SEND_LIKE.has(call.kind) || !call.ep) continue;
+      const r = this.ref(call);
+      if (!r?.special) continue;
+      const why =
+        r.special === 'ANY'
+          ? 'ANY is only valid as the source of receive'
+          : r.special === 'SELF'
+            ? 'a process cannot address itself (EMOLENDPOINT)'
+            : 'NONE is not an endpoint (EMOLENDPOINT)';
+      const type = this.typeOfCall(call);
+      this.add({
+        code: 'DVS001',
+        range: call.ep.range,
+        message: `Destination of ${call.name} is ${r.special}: ${why}.`,
+        fixes: this.destinationFixes(call, call.ep.range, this.own.map((o) => o.value), type ? this.ws.messageType(type, this.s.uri) : undefined),
+      });
+    }
+  }
+
+  // DVS002 ------------------------------------------------------------------------------
+  private selfSends(): void {
+    for (const call of this.calls) {
+      if ((call.kind !== 'send' && call.kind !== 'sendrec') || !call.ep) continue;
+      const r = this.ref(call);
+      if (!r || r.special) continue;
+      const mine = r.own || (r.value !== undefined && this.own.some((o) => o.value === r.value));
+      if (!mine) continue;
+      const bind = this.calls.find((c) => c.kind === 'bind' && (c.resultVar === r.text || (c.ep && this.ref(c)?.value === r.value)));
+      const type = this.typeOfCall(call);
+      this.add({
+        code: 'DVS002',
+        range: call.ep.range,
+        message: `${call.name} to the caller's own endpoint${r.name ? ` ${r.name}` : ''}${r.value !== undefined ? ` (${r.value})` : ''} fails with EMOLENDPOINT: a process cannot rendezvous with itself.`,
+        ...(bind ? { related: [this.loc(bind.range, 'the caller binds this endpoint here')] } : {}),
+        fixes: this.destinationFixes(call, call.ep.range, [r.value, ...this.own.map((o) => o.value)], type ? this.ws.messageType(type, this.s.uri) : undefined),
+      });
+    }
+  }
+
+  // DVS003 ------------------------------------------------------------------------------
+  private undeclaredEndpoints(): void {
+    const cfg = this.ws.config(this.s.uri);
+    if (!cfg) return;
+    const cfgState = this.ws.configFor(this.s.uri);
+    for (const call of this.calls) {
+      const args = call.kind === 'vcopy' ? [call.args[0], call.args[2]] : [call.ep];
+      for (const arg of args) {
+        if (!arg || call.kind === 'bindOther') continue;
+        const r = this.ref(call, arg);
+        if (!r || r.value === undefined || r.special || r.requester || r.own || r.decl) continue;
+        const dcId = call.dc ? this.ws.evalText(call.dc.text, this.s.uri) : this.own[0]?.decl?.dc;
+        const dc = cfg.dcs.find((d) => d.id === dcId) ?? cfg.dcs[0];
+        const label = r.name ? `${r.name} (${r.value})` : `${r.value}`;
+        const related = cfgState ? [this.loc(spanToRng(cfgState.text, cfgState.parsed.spans.endpointsArray), 'endpoints declared in dvs.json', cfgState.uri)] : [];
+        if (dc && (r.value < -dc.nr_tasks || r.value >= dc.nr_procs)) {
+          this.add({ code: 'DVS003', range: arg.range, message: `Endpoint ${label} is outside DC ${dc.name}'s slot range ${-dc.nr_tasks} <= endpoint < ${dc.nr_procs}.`, related });
+        } else {
+          this.add({ code: 'DVS003', range: arg.range, message: `Endpoint ${label} is not declared in dvs.json.`, related });
+        }
+      }
+    }
+  }
+
+  // DVS004 ------------------------------------------------------------------------------
+  private serverLoopsWithoutReply(): void {
+    for (const loop of this.s.facts.loops) {
+      for (const issue of loop.issues) {
+        this.add({
+          code: 'DVS004',
+          range: issue.range,
+          message: `Server loop: ${issue.why}; a client waiting in sendrec for this request stays blocked forever.`,
+          related: [this.loc(loop.recv, `the request is received here (${loop.recvName})`)],
+        });
+      }
+    }
+  }
+
+  // DVS005 ------------------------------------------------------------------------------
+  private replyToPlainSenders(): void {
+    if (this.own.length === 0) return;
+    const replies = this.calls.filter((c) => c.kind === 'reply');
+    if (replies.length === 0) return;
+    const ownValues = new Set(this.own.map((o) => o.value));
+    const clients: { state: DocState; call: CallFact; type?: string }[] = [];
+    for (const peer of this.ws.peers(this.s.uri)) {
+      if (peer.uri === this.s.uri) continue;
+      for (const call of this.ws.ipcCalls(peer)) {
+        if ((call.kind !== 'send' && call.kind !== 'sendrec') || !call.ep) continue;
+        const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
+        if (r.value === undefined || !ownValues.has(r.value)) continue;
+        const type = callType(this.ws, peer, call);
+        clients.push({ state: peer, call, ...(type ? { type } : {}) });
+      }
+    }
+    for (const reply of replies) {
+      const label = reply.caseLabel?.label;
+      const relevant = label ? clients.filter((c) => c.type === undefined || this.sameType(c.type, label)) : clients;
+      const plain = relevant.filter((c) => c.call.kind === 'send');
+      if (plain.length === 0 || relevant.some((c) => c.call.kind === 'sendrec')) continue;
+      this.add({
+        code: 'DVS005',
+        range: reply.nameRange,
+        message: `reply to clients that use plain send${label ? ` for ${label}` : ''}: reply fails with EMOLPROCSTS unless the client waits in sendrec, and the reply is lost. Make the clients use sendrec.`,
+        related: plain.slice(0, 8).map((c) => this.loc(c.call.range, `client sends with ${c.call.name}`, c.state.uri)),
+      });
+    }
+  }
+
+  private sameType(a: string, b: string): boolean {
+    if (a === b) return true;
+    const va = this.ws.evalText(a, this.s.uri);
+    return va !== undefined && va === this.ws.evalText(b, this.s.uri);
+  }
+
+  // DVS006 ------------------------------------------------------------------------------
+  private bindResultAsBoolean(): void {
+    if (!this.c) return;
+    const binds = this.calls.filter((c) => c.kind === 'bind' || c.kind === 'bindOther' || c.kind === 'wait4bind');
+    for (const t of this.s.facts.boolTests) {
+      const direct = binds.find((b) => b.range.o === t.innerRange.o);
+      const viaVar = binds.find((b) => b.resultVar === t.inner && b.scope === t.scope && b.range.o < t.range.o);
+      const bind = direct ?? viaVar;
+      if (!bind) continue;
+      const shown = t.negated ? `!${t.inner}` : t.inner;
+      this.add({
+        code: 'DVS006',
+        range: t.range,
+        message: `${direct ? `The result of ${bind.name}` : `'${t.inner}' (the result of ${bind.name})`} is tested as a boolean: ${bind.name} returns the endpoint, 0 is a valid endpoint and errors are negative. Test '< 0'.`,
+        related: viaVar ? [this.loc(bind.range, 'bound here')] : [],
+        fixes: [this.replace(t.range, `${t.inner} < 0`, `Replace '${shown}' with '${t.inner} < 0'`, true)],
+      });
+    }
+  }
+
+  // DVS007 ------------------------------------------------------------------------------
+  private ignoredResults(): void {
+    for (const call of this.calls) {
+      if (this.c) {
+        if (call.result !== 'ignored') continue;
+        const stmtEnd = this.s.text.charAt(offsetOf(this.s.text, call.range.er, call.range.ec)) === ';';
+        const line = lineText(this.s.text, call.range.sr);
+        const indent = /^\s*/.exec(line)?.[0] ?? '';
+        const callText = sliceRng(this.s.text, call.range);
+        const whole: Rng = { ...call.range, ec: call.range.ec + (stmtEnd ? 1 : 0) };
+        this.add({
+          code: 'DVS007',
+          range: call.nameRange,
+          message: `The result of ${call.name} is ignored: IPC calls return a negative error code (EMOLTIMEDOUT, EMOLNOTCONN, EMOLSRCDIED, ...).`,
+          fixes: [
+            this.replace(whole, `if (${callText} < 0) {\n${indent}\t/* TODO: handle the error */\n${indent}}`, 'Check the result (< 0)', true),
+            this.replace({ ...call.range, ec: call.range.sc, er: call.range.sr }, '(void)', 'Discard the result explicitly with (void)'),
+          ],
+        });
+      } else if (call.result === 'notAwaited') {
+        this.add({
+          code: 'DVS007',
+          range: call.nameRange,
+          message: `The promise returned by ${call.receiver ?? ''}.${call.name} is not awaited: its DvsError is never seen.`,
+          fixes: [this.replace({ ...call.range, ec: call.range.sc, er: call.range.sr }, 'await ', 'Add await', true)],
+        });
+      } else if (call.result === 'awaitedIgnored' && (call.kind === 'receive' || call.kind === 'sendrec' || call.kind === 'rcvrqst')) {
+        const start: Rng = { ...call.range, er: call.range.sr, ec: call.range.sc };
+        const awaitStart = lineText(this.s.text, call.range.sr).lastIndexOf('await', call.range.sc);
+        const at: Rng = awaitStart >= 0 ? { ...start, sc: awaitStart, ec: awaitStart } : start;
+        this.add({
+          code: 'DVS007',
+          range: call.nameRange,
+          message: `The message returned by ${call.receiver ?? ''}.${call.name} is discarded.`,
+          fixes: [this.replace(at, call.kind === 'sendrec' ? 'const reply = ' : 'const msg = ', 'Keep the message in a variable', true)],
+        });
+      }
+    }
+  }
+
+  // DVS008 ------------------------------------------------------------------------------
+  private notifySlots(): void {
+    const cfg = this.ws.config(this.s.uri);
+    if (!cfg) return;
+    for (const call of this.calls) {
+      if (call.kind !== 'notify' || !call.ep) continue;
+      const dst = this.ref(call);
+      for (const o of this.own) {
+        const dc = cfg.dcs.find((d) => d.id === o.decl?.dc) ?? cfg.dcs[0];
+        if (dc && o.value !== undefined && o.value >= dc.nr_sysprocs) {
+          this.add({ code: 'DVS008', range: call.nameRange, message: `notify from ${o.name ?? o.value} (slot ${o.value}), a non-system slot: only slots below nr_sysprocs (${dc.nr_sysprocs}) of DC ${dc.name} may notify (EMOLPRIVILEGES).` });
+        }
+      }
+      if (dst?.value !== undefined && !dst.special) {
+        const dc = cfg.dcs.find((d) => d.id === dst.decl?.dc) ?? cfg.dcs[0];
+        if (dc && dst.value >= dc.nr_sysprocs) {
+          this.add({ code: 'DVS008', range: call.ep.range, message: `notify to ${dst.name ?? dst.value} (slot ${dst.value}), a non-system slot: notifications may only be queued to slots below nr_sysprocs (${dc.nr_sysprocs}) of DC ${dc.name}.` });
+        }
+      }
+    }
+  }
+
+  private typeOfCall(call: CallFact): string | undefined {
+    return callType(this.ws, this.s, call);
+  }
+
+  // DVS009 ------------------------------------------------------------------------------
+  private unhandledTypes(): void {
+    const cfg = this.ws.config(this.s.uri);
+    for (const call of this.calls) {
+      if ((call.kind !== 'send' && call.kind !== 'sendrec') || !call.ep) continue;
+      const dst = this.ref(call);
+      if (!dst || dst.value === undefined || dst.special || dst.own) continue;
+      const type = this.typeOfCall(call);
+      if (!type) continue;
+      const loops = this.ws.serverLoopsOf(dst.value, this.s.uri);
+      const handled = new Set<string>();
+      const related: DiagnosticRelatedInformation[] = [];
+      for (const { state, loop } of loops) {
+        for (const cs of loop.cases) handled.add(canonType(this.ws, cs.label, state.uri));
+        related.push(this.loc(loop.recv, `server loop of ${dst.name ?? dst.value}`, state.uri));
+      }
+      const dstName = dst.decl?.name ?? dst.name;
+      for (const t of cfg?.protocol?.types ?? []) if (dstName && t.server === dstName) handled.add(canonType(this.ws, t.name, this.s.uri));
+      if (handled.size === 0) continue;
+      if (handled.has(canonType(this.ws, type, this.s.uri))) continue;
+      this.add({
+        code: 'DVS009',
+        range: call.nameRange,
+        message: `${call.name} of ${type} to ${dstName ?? dst.value}, whose server loop never handles it (handles ${[...handled].join(', ')}).`,
+        related,
+      });
+    }
+  }
+
+  // DVS010 ------------------------------------------------------------------------------
+  private layoutFields(): void {
+    const check = (field: string, type: string | undefined, range: Rng, verb: string): void => {
+      const layout = layoutOfField(field);
+      if (!layout || !type) return;
+      const decl = this.ws.messageType(type, this.s.uri);
+      if (!decl || decl.layout === layout) return;
+      const named = decl.fields ? ` (${Object.entries(decl.fields).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
+      this.add({
+        code: 'DVS010',
+        range,
+        message: `${field} is ${verb} on a ${decl.name} message, whose layout is ${decl.layout}${named}: ${field} belongs to ${layout}. Use ${MESSAGE_LAYOUTS[decl.layout].join(', ')}.`,
+      });
+    };
+    for (const f of this.s.facts.fields) {
+      if (!layoutOfField(f.field)) continue;
+      check(f.field, typeAt(this.ws, this.s, f.obj, f, f.caseLabel), f.range, f.write ? 'written' : 'read');
+    }
+    for (const lit of this.s.facts.literals) {
+      const type = lit.pairs.find((p) => p.key === 'type')?.value;
+      for (const p of lit.pairs) check(p.key, type, p.range, 'written');
+    }
+  }
+
+  // DVS011 ------------------------------------------------------------------------------
+  private remotePointers(): void {
+    const cfg = this.ws.config(this.s.uri);
+    if (!cfg) return;
+    for (const call of this.calls) {
+      if (!MSG_CALLS.has(call.kind) || !call.ep) continue;
+      const pointers: { field: string; range: Rng }[] = [];
+      if (call.msgPairs) for (const p of call.msgPairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
+      if (call.msgVar) {
+        for (const f of this.s.facts.fields) {
+          if (f.write && f.obj === call.msgVar && f.scope === call.scope && f.range.o < call.range.o && isPointerField(f.field)) pointers.push({ field: f.field, range: f.range });
+        }
+        for (const l of this.s.facts.literals) {
+          if (l.assignedTo === call.msgVar && l.scope === call.scope && l.range.o < call.range.o) for (const p of l.pairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
+        }
+      }
+      if (pointers.length === 0) continue;
+      const dst = this.ref(call);
+      const where = this.remoteReason(dst);
+      if (!where) continue;
+      this.add({
+        code: 'DVS011',
+        range: call.nameRange,
+        message: `Pointer field ${[...new Set(pointers.map((p) => p.field))].join(', ')} sent to ${where}: a pointer is meaningless in another process on another node. Copy the data with vcopy.`,
+        related: pointers.map((p) => this.loc(p.range, `${p.field} set here`)),
+      });
+    }
+  }
+
+  /** Why the destination can be on another node, or undefined when it cannot. */
+  private remoteReason(dst: EndpointRef | undefined): string | undefined {
+    const cfg = this.ws.config(this.s.uri);
+    if (!cfg || !dst) return undefined;
+    const me = this.own.find((o) => o.decl)?.decl;
+    if (dst.decl) {
+      if (me && me.node !== dst.decl.node) return `${dst.decl.name}, which runs on node ${dst.decl.node} (this endpoint runs on node ${me.node})`;
+      if (!me && (cfg.dcs.find((d) => d.id === dst.decl?.dc)?.nodes.length ?? 1) > 1) return `${dst.decl.name}, which can be on another node of its DC`;
+      return undefined;
+    }
+    if (dst.requester) {
+      const dc = cfg.dcs.find((d) => d.id === me?.dc) ?? cfg.dcs[0];
+      if (dc && dc.nodes.length > 1) return `the requester, which can be on another node of DC ${dc.name}`;
+    }
+    return undefined;
+  }
+
+  // DVS012 ------------------------------------------------------------------------------
+  private sendrecCycles(): void {
+    if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
+    type Edge = { from: number; to: number; uri: string; call: CallFact };
+    const edges: Edge[] = [];
+    const servers = new Set<number>();
+    for (const peer of this.ws.peers(this.s.uri)) {
+      if (peer.facts.loops.length === 0) continue;
+      const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
+      own.forEach((v) => servers.add(v));
+      for (const call of this.ws.ipcCalls(peer)) {
+        // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
+        if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
+        const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
+        if (r.value === undefined || r.special || r.own) continue;
+        for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
+      }
+    }
+    const path = (from: number, to: number): Edge[] | undefined => {
+      const prev = new Map<number, Edge>();
+      const queue = [from];
+      const seen = new Set([from]);
+      while (queue.length) {
+        const n = queue.shift() as number;
+        if (n === to) {
+          const out: Edge[] = [];
+          let cur = to;
+          while (cur !== from) {
+            const e = prev.get(cur) as Edge;
+            out.unshift(e);
+            cur = e.from;
+          }
+          return out;
+        }
+        for (const e of edges) if (e.from === n && servers.has(e.to) && !seen.has(e.to)) {
+          seen.add(e.to);
+          prev.set(e.to, e);
+          queue.push(e.to);
+        }
+      }
+      return undefined;
+    };
+    for (const e of edges) {
+      if (e.uri !== this.s.uri || !servers.has(e.to)) continue;
+      const back = path(e.to, e.from);
+      if (!back) continue;
+      const names = [e.from, e.to, ...back.map((b) => b.to)].map((v) => this.ws.endpointByNumber(v, this.s.uri)?.name ?? String(v));
+      this.add({
+        code: 'DVS012',
+        range: e.call.nameRange,
+        message: `Blocking sendrec cycle between servers: ${names.join(' → ')}. If both sides call at once they wait for each other forever; use ${e.call.name.replace(/_T$/, '')}_T or break the cycle.`,
+        related: back.map((b) => this.loc(b.call.range, `sendrec from ${this.ws.endpointByNumber(b.from, this.s.uri)?.name ?? b.from}`, b.uri)),
+      });
+    }
+  }
+
+  // DVS013 ------------------------------------------------------------------------------
+  private callsWithoutBind(): void {
+    const isIpc = (c: CallFact): boolean => ['send', 'receive', 'sendrec', 'rcvrqst', 'reply', 'notify', 'vcopy'].includes(c.kind);
+    const byScope = new Map<string, CallFact[]>();
+    for (const c of this.calls) {
+      let list = byScope.get(c.scope);
+      if (!list) byScope.set(c.scope, (list = []));
+      list.push(c);
+    }
+    const fileBinds = this.calls.some((c) => c.kind === 'bind' || c.kind === 'wait4bind');
+    for (const [scope, list] of byScope) {
+      const binds = list.filter((c) => c.kind === 'bind' || c.kind === 'wait4bind');
+      const unbind = list.find((c) => c.kind === 'unbind');
+      const firstBind = binds.reduce<CallFact | undefined>((a, b) => (!a || b.range.o < a.range.o ? b : a), undefined);
+      for (const c of list) {
+        if (!isIpc(c)) continue;
+        let why: string | undefined;
+        let related: DiagnosticRelatedInformation[] = [];
+        if (firstBind && c.range.o < firstBind.range.o) {
+          why = 'before the bind';
+          related = [this.loc(firstBind.range, 'the endpoint is bound only here')];
+        } else if (unbind && c.range.o > unbind.range.o && c.receiver === unbind.receiver) {
+          why = 'after unbind';
+          related = [this.loc(unbind.range, 'unbound here')];
+        } else {
+          const g = c.guards.find((gd) => binds.some((b) => b.resultVar && new RegExp(`\\b${escapeRe(b.resultVar)}\\b`).test(gd.cond) && isFailureTest(gd.cond, b.resultVar) === (gd.branch === 'then')));
+          if (g) why = 'in the branch where bind failed';
+          else if (this.c && !fileBinds && scope !== 'module' && this.s.facts.functions.some((f) => f.name === 'main' && `${f.range.sr}:${f.range.sc}` === scope)) {
+            why = 'in main, which never binds';
+          }
+        }
+        if (!why) continue;
+        this.add({ code: 'DVS013', range: c.nameRange, message: `${c.name} ${why}: without a successful bind the call fails with EMOLNOTBIND.`, related });
+      }
+    }
+  }
+
+  // DVS014 ------------------------------------------------------------------------------
+  private sourceAssigned(): void {
+    const sentLater = (v: string, scope: string, o: number): CallFact | undefined =>
+      this.calls.find((c) => SEND_LIKE.has(c.kind) && c.msgVar === v && c.scope === scope && c.range.o > o);
+    const msg = 'm_source is overwritten by the runtime on delivery (it cannot be forged); assigning it before sending has no effect.';
+    for (const f of this.s.facts.fields) {
+      if (!f.write || f.field !== (this.c ? 'm_source' : 'source')) continue;
+      const send = sentLater(f.obj, f.scope, f.range.o);
+      if (!send) continue;
+      this.add({ code: 'DVS014', range: f.range, message: msg, related: [this.loc(send.range, 'sent here')], fixes: f.stmt ? [this.deleteFix(f.stmt, 'Remove the assignment')] : [] });
+    }
+    if (this.c) return;
+    for (const l of this.s.facts.literals) {
+      const src = l.pairs.find((p) => p.key === 'source');
+      if (!src) continue;
+      const inline = this.calls.find((c) => SEND_LIKE.has(c.kind) && c.msgPairs && c.range.o < l.range.o && l.range.o < offsetEnd(c.range, this.s.text));
+      const later = l.assignedTo ? sentLater(l.assignedTo, l.scope, l.range.o) : undefined;
+      const send = inline ?? later;
+      if (!send) continue;
+      this.add({ code: 'DVS014', range: src.range, message: msg.replace('m_source', 'source'), related: [this.loc(send.range, 'sent here')], fixes: [this.deletePairFix(src.range)] });
+    }
+  }
+
+  private deleteFix(stmt: Rng, title: string): QuickFix {
+    const line = lineText(this.s.text, stmt.sr);
+    const onlyThing = stmt.sr === stmt.er && line.trim() === sliceRng(this.s.text, stmt).trim();
+    const r: Rng = onlyThing ? { sr: stmt.sr, sc: 0, er: stmt.sr + 1, ec: 0, o: stmt.o } : stmt;
+    return this.replace(r, '', title, true);
+  }
+
+  private deletePairFix(pair: Rng): QuickFix {
+    const line = lineText(this.s.text, pair.er);
+    const rest = line.slice(pair.ec);
+    const m = /^\s*,\s*/.exec(rest);
+    const r: Rng = { ...pair, ec: pair.ec + (m ? m[0].length : 0) };
+    return this.replace(r, '', 'Remove the source property', true);
+  }
+
+  // DVS015 ------------------------------------------------------------------------------
+  private vcopyChecks(): void {
+    for (const call of this.calls) {
+      if (call.kind !== 'vcopy') continue;
+      const bytes = call.args[4];
+      if (bytes) {
+        const v = this.ws.evalText(bytes.text, this.s.uri);
+        if (v !== undefined && v > MAXCOPYLEN) {
+          this.add({ code: 'DVS015', range: bytes.range, message: `vcopy of ${v} bytes exceeds MAXCOPYLEN (${MAXCOPYLEN} = 1 MiB); split the copy.` });
+        }
+      }
+      for (const arg of [call.args[0], call.args[2]]) {
+        if (!arg) continue;
+        const r = this.ref(call, arg);
+        if (!r) continue;
+        if (r.special === 'ANY' || r.special === 'NONE') {
+          this.add({ code: 'DVS015', range: arg.range, message: `${r.special} cannot be a vcopy party; use SELF or the requester's endpoint.` });
+        } else if (r.requester) {
+          const reply = this.calls.find((c) => c.scope === call.scope && c.range.o < call.range.o && (c.kind === 'reply' || (c.kind === 'send' && /source\b/.test(c.ep?.text ?? ''))) && this.sameLoop(c.range, call.range));
+          if (reply) {
+            this.add({ code: 'DVS015', range: arg.range, message: `vcopy with ${arg.text} after the reply: the client is no longer blocked in sendrec, so the copy fails with EMOLPROCSTS. Copy before replying.`, related: [this.loc(reply.range, 'replied here')] });
+          }
+        } else if (r.value !== undefined && !r.own && r.special !== 'SELF' && !this.own.some((o) => o.value === r.value)) {
+          this.add({ code: 'DVS015', range: arg.range, message: `vcopy on ${r.name ?? r.value}, which is not known to be blocked in sendrec here; a third party must be waiting in sendrec (usually the requester, ${this.c ? 'm.m_source' : 'req.source'}, between receive and reply).` });
+        }
+      }
+    }
+  }
+
+  private sameLoop(a: Rng, b: Rng): boolean {
+    const loop = this.s.facts.loops.find((l) => a.o >= l.range.o && b.o >= l.range.o && a.o <= offsetEnd(l.range, this.s.text) && b.o <= offsetEnd(l.range, this.s.text));
+    return loop !== undefined || this.s.facts.loops.length === 0;
+  }
+}
+
+/** The message type a send-like call carries: its inline literal's `type`, else the variable's type. */
+export function callType(ws: Workspace, s: DocState, call: CallFact): string | undefined {
+  if (call.msgPairs) return call.msgPairs.find((p) => p.key === 'type')?.value;
+  return typeAt(ws, s, call.msgVar, call, call.caseLabel);
+}
+
+function isTimed(call: CallFact): boolean {
+  return call.name.endsWith('_T') || (call.receiver !== undefined && call.args.length >= 3);
+}
+
+/** Message type of variable `v` just before `at`: the last m_type/type assignment, literal, case label or sendrec. */
+export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { range: Rng; scope: string }, cl: CaseLabel | undefined): string | undefined {
+  if (!v) return undefined;
+  const typeField = s.lang === 'c' ? 'm_type' : 'type';
+  let best: { o: number; type: string | undefined } | undefined;
+  const consider = (o: number, type: string | undefined): void => {
+    if (o < at.range.o && (!best || o > best.o)) best = { o, type };
+  };
+  for (const f of s.facts.fields) if (f.write && f.obj === v && f.field === typeField && f.scope === at.scope && f.value) consider(f.range.o, f.value);
+  for (const l of s.facts.literals) if (l.assignedTo === v && l.scope === at.scope) consider(l.range.o, l.pairs.find((p) => p.key === 'type')?.value);
+  for (const c of s.facts.calls) {
+    if (c.scope !== at.scope || c.range.o >= at.range.o) continue;
+    const target = s.lang === 'c' ? c.msgVar : c.resultVar;
+    if (target !== v) continue;
+    if (c.kind === 'receive' || c.kind === 'rcvrqst') consider(c.range.o, undefined);
+    if (c.kind === 'sendrec') {
+      const sent = s.lang === 'c' ? typeAt(ws, s, v, c, c.caseLabel) : c.msgPairs?.find((p) => p.key === 'type')?.value ?? typeAt(ws, s, c.msgVar, c, c.caseLabel);
+      const decl = sent ? ws.messageType(sent, s.uri) : undefined;
+      consider(c.range.o, decl?.reply);
+    }
+  }
+  if (cl && cl.obj === v && (!best || cl.at.o > (best as { o: number }).o)) return cl.label;
+  return (best as { type: string | undefined } | undefined)?.type;
+}
+
+function canonType(ws: Workspace, text: string, uri: string): string {
+  const decl = ws.messageType(text, uri);
+  if (decl) return decl.name;
+  const v = ws.evalText(text, uri);
+  return v !== undefined ? `#${v}` : text;
+}
+
+function isFailureTest(cond: string, v: string): boolean {
+  const e = escapeRe(v);
+  return new RegExp(`${e}\\s*<\\s*0|${e}\\s*<=\\s*-1|!\\s*${e}\\b|${e}\\s*==\\s*-`).test(cond);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+let cachedText = '';
+let cachedStarts: number[] = [0];
+
+/** Line start offsets, cached for the last text (rules ask for many offsets of one file). */
+function lineStarts(text: string): number[] {
+  if (text !== cachedText) {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    cachedText = text;
+    cachedStarts = starts;
+  }
+  return cachedStarts;
+}
+
+export function offsetOf(text: string, line: number, character: number): number {
+  const starts = lineStarts(text);
+  const start = starts[line];
+  return start === undefined ? text.length : start + character;
+}
+
+function offsetEnd(r: Rng, text: string): number {
+  return offsetOf(text, r.er, r.ec);
+}
+
+export function lineText(text: string, line: number): string {
+  const start = offsetOf(text, line, 0);
+  const end = text.indexOf('\n', start);
+  return text.slice(start, end < 0 ? text.length : end);
+}
+
+function sliceRng(text: string, r: Rng): string {
+  return text.slice(r.o, offsetOf(text, r.er, r.ec));
+}
+
+export function spanToRng(text: string, span: { offset: number; length: number }): Rng {
+  const starts = lineStarts(text);
+  const pos = (off: number): { row: number; col: number } => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] as number) <= off) lo = mid;
+      else hi = mid - 1;
+    }
+    return { row: lo, col: off - (starts[lo] as number) };
+  };
+  const s = pos(span.offset);
+  const e = pos(span.offset + span.length);
+  return { sr: s.row, sc: s.col, er: e.row, ec: e.col, o: span.offset };
+}

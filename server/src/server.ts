@@ -1,0 +1,455 @@
+/**
+ * Wiring only: the LSP connection, document sync and one `onX` handler per feature.
+ * The analysis lives in analyzer.ts / workspace.ts and the features in features/*.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  type CodeAction,
+  type CodeActionParams,
+  type CodeLens,
+  type CodeLensParams,
+  type CompletionItem,
+  type CompletionParams,
+  type Connection,
+  type DefinitionParams,
+  type Diagnostic,
+  type DidChangeConfigurationParams,
+  type DidChangeTextDocumentParams,
+  type DidChangeWatchedFilesParams,
+  type DidCloseTextDocumentParams,
+  type DidOpenTextDocumentParams,
+  type DocumentSymbol,
+  type DocumentSymbolParams,
+  FileChangeType,
+  type Hover,
+  type HoverParams,
+  type InitializeParams,
+  type InitializeResult,
+  type Location,
+  type ReferenceParams,
+  TextDocumentSyncKind,
+  type WorkspaceSymbol,
+  type WorkspaceSymbolParams,
+} from 'vscode-languageserver/node';
+import { Analyzer, type DocState } from './analyzer';
+import { parseSettings, type Settings, DEFAULT_SETTINGS } from './config';
+import { computeCodeActions } from './features/code-actions';
+import { computeCodeLenses } from './features/code-lens';
+import { computeCompletions } from './features/completion';
+import { computeConfigDiagnostics } from './features/config-diagnostics';
+import { computeDiagnostics } from './features/diagnostics';
+import { communicationGraph } from './features/graph';
+import { computeHover } from './features/hover';
+import { findDefinitions, findReferences } from './features/navigation';
+import { documentSymbols, workspaceSymbols } from './features/symbols';
+import { type Grammars, langOfPath, loadGrammars } from './parser';
+import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
+import { Workspace, pathToUri, uriToPath } from './workspace';
+
+export const SERVER_NAME = 'dvs-language-server';
+
+function isConfigUri(uri: string): boolean {
+  return /(^|\/)dvs\.json$/.test(uri);
+}
+
+export class DvsServer {
+  private readonly analyzer: Analyzer;
+  private readonly ws: Workspace;
+  private settings: Settings = DEFAULT_SETTINGS;
+  private readonly open = new Map<string, { text: string; version: number }>();
+  private readonly dirty = new Set<string>();
+  private flushScheduled = false;
+  private readonly crossSigs = new Map<string, string>();
+  private roots: string[] = [];
+  private canPullConfig = false;
+  private canRefreshLenses = false;
+  private indexing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly connection: Connection,
+    grammars: Grammars,
+  ) {
+    this.analyzer = new Analyzer(grammars);
+    this.ws = new Workspace(this.analyzer);
+  }
+
+  /** Load grammars (with the ABI check) before answering `initialize`. */
+  static async create(connection: Connection): Promise<DvsServer> {
+    const grammars = await loadGrammars();
+    const server = new DvsServer(connection, grammars);
+    connection.console.info(`${SERVER_NAME}: ${grammars.describe}`);
+    return server;
+  }
+
+  register(): void {
+    const c = this.connection;
+    c.onInitialize(this.onInitialize.bind(this));
+    c.onInitialized(this.guard('initialized', () => void this.onInitialized()));
+    c.onDidOpenTextDocument(this.guard('didOpen', this.onDidOpen.bind(this)));
+    c.onDidChangeTextDocument(this.guard('didChange', this.onDidChange.bind(this)));
+    c.onDidCloseTextDocument(this.guard('didClose', this.onDidClose.bind(this)));
+    c.onDidChangeWatchedFiles(this.guard('watchedFiles', this.onDidChangeWatchedFiles.bind(this)));
+    c.onDidChangeConfiguration(this.guard('configuration', (p: DidChangeConfigurationParams) => void this.onDidChangeConfiguration(p)));
+    c.onHover(this.guard('hover', this.onHover.bind(this)));
+    c.onDefinition(this.guard('definition', this.onDefinition.bind(this)));
+    c.onReferences(this.guard('references', this.onReferences.bind(this)));
+    c.onCompletion(this.guard('completion', this.onCompletion.bind(this)));
+    c.onCodeAction(this.guard('codeAction', this.onCodeAction.bind(this)));
+    c.onCodeLens(this.guard('codeLens', this.onCodeLens.bind(this)));
+    c.onDocumentSymbol(this.guard('documentSymbol', this.onDocumentSymbol.bind(this)));
+    c.onWorkspaceSymbol(this.guard('workspaceSymbol', this.onWorkspaceSymbol.bind(this)));
+    c.onRequest(CommunicationGraphRequest, this.guard('communicationGraph', this.onCommunicationGraph.bind(this)));
+    c.onNotification(LiveStatsNotification, this.guard('liveStats', this.onLiveStats.bind(this)));
+  }
+
+  /** A handler that throws must not take the server down: log it and answer empty. */
+  private guard<A extends unknown[], R>(name: string, fn: (...args: A) => R): (...args: A) => R | undefined {
+    return (...args: A) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        this.connection.console.error(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        return undefined;
+      }
+    };
+  }
+
+  private onInitialize(params: InitializeParams): InitializeResult {
+    const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    this.roots = folders.filter((u) => u.startsWith('file:')).map(uriToPath);
+    this.canPullConfig = params.capabilities.workspace?.configuration === true;
+    this.canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    const init = params.initializationOptions as { settings?: unknown } | undefined;
+    if (init?.settings) this.applySettings(init.settings);
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        hoverProvider: true,
+        definitionProvider: true,
+        referencesProvider: true,
+        completionProvider: { triggerCharacters: ['.', '(', ',', ' ', ':', '>'] },
+        codeActionProvider: { codeActionKinds: ['quickfix'] },
+        codeLensProvider: { resolveProvider: false },
+        documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+      },
+      serverInfo: { name: SERVER_NAME, version: serverVersion() },
+    };
+  }
+
+  private async onInitialized(): Promise<void> {
+    await this.pullSettings();
+    this.indexing = this.indexWorkspace();
+    await this.indexing;
+  }
+
+  private applySettings(raw: unknown): void {
+    const { settings, problems } = parseSettings(raw);
+    this.settings = settings;
+    for (const p of problems) this.connection.console.warn(`settings: ${p}`);
+  }
+
+  private async pullSettings(): Promise<void> {
+    if (!this.canPullConfig) return;
+    try {
+      const [raw] = (await this.connection.workspace.getConfiguration([{ section: 'dvs' }])) as unknown[];
+      if (raw) this.applySettings(raw);
+    } catch (e) {
+      this.connection.console.warn(`could not read settings: ${String(e)}`);
+    }
+  }
+
+  private async onDidChangeConfiguration(p: DidChangeConfigurationParams): Promise<void> {
+    const pushed = (p.settings as { dvs?: unknown } | undefined)?.dvs;
+    if (pushed) this.applySettings(pushed);
+    else await this.pullSettings();
+    this.republishAll();
+  }
+
+  // ==== indexing ========================================================================
+
+  private async indexWorkspace(): Promise<void> {
+    const started = performance.now();
+    const files: string[] = [];
+    const exclude = new Set(this.settings.index.exclude);
+    const max = this.settings.index.maxFiles;
+    const walk = async (dir: string): Promise<void> => {
+      if (files.length >= max) return;
+      let entries: fs.Dirent[];
+      try {
+        entries = await fs.promises.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (files.length >= max) return;
+        if (e.name.startsWith('.') || exclude.has(e.name)) continue;
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile() && (e.name === 'dvs.json' || langOfPath(e.name))) files.push(full);
+      }
+    };
+    for (const root of this.roots) await walk(root);
+    if (files.length >= max) this.connection.console.warn(`indexing stopped at dvs.index.maxFiles = ${max} files`);
+    let configs = 0;
+    // Configs first, so code files resolve names against them.
+    files.sort((a, b) => Number(path.basename(b) === 'dvs.json') - Number(path.basename(a) === 'dvs.json'));
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i] as string;
+      const uri = pathToUri(file);
+      if (this.open.has(uri)) continue;
+      try {
+        const text = await fs.promises.readFile(file, 'utf8');
+        if (path.basename(file) === 'dvs.json') {
+          this.ws.setConfig(uri, text);
+          configs++;
+        } else this.analyzeClosed(uri, text);
+      } catch (e) {
+        this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+      }
+      // Let requests and edits in between: indexing must not freeze the editor.
+      if (i % 25 === 24) await new Promise((r) => setImmediate(r));
+    }
+    this.ws.touch();
+    const durationMs = Math.round(performance.now() - started);
+    this.connection.console.info(`indexed ${files.length} files (${configs} dvs.json) in ${durationMs} ms`);
+    void this.connection.sendNotification(IndexedNotification, { files: files.length, configs, durationMs });
+    this.republishAll();
+  }
+
+  private analyzeClosed(uri: string, text: string): void {
+    const lang = langOfPath(uri);
+    if (!lang) return;
+    this.analyzer.analyze({ uri, lang, text, keepTree: false });
+    this.ws.touch();
+  }
+
+  // ==== document sync ===================================================================
+
+  private onDidOpen(p: DidOpenTextDocumentParams): void {
+    const { uri, text, version } = p.textDocument;
+    this.open.set(uri, { text, version });
+    if (isConfigUri(uri)) {
+      this.ws.setConfig(uri, text);
+      this.schedule(uri, true);
+      return;
+    }
+    const lang = langOfPath(uri);
+    if (!lang) return;
+    this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
+    this.ws.touch();
+    this.schedule(uri);
+  }
+
+  private onDidChange(p: DidChangeTextDocumentParams): void {
+    const { uri, version } = p.textDocument;
+    const doc = this.open.get(uri);
+    if (!doc) return;
+    if (isConfigUri(uri)) {
+      const last = p.contentChanges[p.contentChanges.length - 1];
+      const text = p.contentChanges.reduce((t, c) => ('range' in c ? applyText(t, c) : c.text), doc.text);
+      doc.text = last && !('range' in last) ? last.text : text;
+      doc.version = version;
+      this.ws.setConfig(uri, doc.text);
+      this.schedule(uri, true);
+      return;
+    }
+    const state = this.analyzer.edit({ uri, changes: p.contentChanges, version });
+    if (!state) return;
+    doc.text = state.text;
+    doc.version = version;
+    this.ws.touch();
+    this.schedule(uri);
+  }
+
+  private onDidClose(p: DidCloseTextDocumentParams): void {
+    const uri = p.textDocument.uri;
+    this.open.delete(uri);
+    this.analyzer.release(uri);
+    // The file stays in the index with its on-disk content.
+    try {
+      const file = uriToPath(uri);
+      if (fs.existsSync(file)) {
+        const text = fs.readFileSync(file, 'utf8');
+        if (isConfigUri(uri)) this.ws.setConfig(uri, text);
+        else this.analyzeClosed(uri, text);
+      } else if (isConfigUri(uri)) this.ws.removeConfig(uri);
+      else this.analyzer.remove(uri);
+    } catch (e) {
+      this.connection.console.warn(`could not re-read ${uri}: ${String(e)}`);
+    }
+    void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+  }
+
+  private onDidChangeWatchedFiles(p: DidChangeWatchedFilesParams): void {
+    for (const ch of p.changes) {
+      if (this.open.has(ch.uri)) continue;
+      if (ch.type === FileChangeType.Deleted) {
+        if (isConfigUri(ch.uri)) this.ws.removeConfig(ch.uri);
+        else this.analyzer.remove(ch.uri);
+        this.ws.touch();
+        continue;
+      }
+      try {
+        const text = fs.readFileSync(uriToPath(ch.uri), 'utf8');
+        if (isConfigUri(ch.uri)) this.ws.setConfig(ch.uri, text);
+        else this.analyzeClosed(ch.uri, text);
+      } catch (e) {
+        this.connection.console.warn(`could not read ${ch.uri}: ${String(e)}`);
+      }
+    }
+    this.republishAll();
+  }
+
+  // ==== diagnostics =====================================================================
+
+  /**
+   * Publish the edited document first, in the same turn of the event loop; other open
+   * documents are re-diagnosed afterwards, and only when the edit changed something
+   * other files can see (constants, endpoints, message types, server loops).
+   */
+  private schedule(uri: string, crossFile = false): void {
+    this.dirty.add(uri);
+    if (crossFile) this.crossSigs.set(uri, `config:${Math.random()}`);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const uris = [...this.dirty];
+      this.dirty.clear();
+      let cross = false;
+      for (const u of uris) {
+        this.publish(u);
+        const state = this.analyzer.get(u);
+        if (state) {
+          const sig = crossSignature(state);
+          if (this.crossSigs.get(u) !== sig) cross = true;
+          this.crossSigs.set(u, sig);
+        } else cross = true;
+      }
+      if (cross) setImmediate(() => this.republishAll(new Set(uris)));
+    });
+  }
+
+  private republishAll(skip: Set<string> = new Set()): void {
+    for (const uri of this.open.keys()) if (!skip.has(uri)) this.publish(uri);
+    for (const cfg of this.ws.configs.keys()) if (!skip.has(cfg) && !this.open.has(cfg)) this.publish(cfg);
+  }
+
+  private publish(uri: string): void {
+    let diagnostics: Diagnostic[] = [];
+    try {
+      const cfg = this.ws.configs.get(uri);
+      if (cfg) diagnostics = computeConfigDiagnostics(this.ws, cfg, this.settings);
+      else {
+        const state = this.analyzer.get(uri);
+        if (!state || !this.open.has(uri)) return;
+        diagnostics = computeDiagnostics(this.ws, state, this.settings);
+      }
+    } catch (e) {
+      this.connection.console.error(`diagnostics of ${uri} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    const version = this.open.get(uri)?.version;
+    void this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) });
+  }
+
+  // ==== features ========================================================================
+
+  private stateOf(uri: string): DocState | undefined {
+    return this.analyzer.get(uri);
+  }
+
+  private onHover(p: HoverParams): Hover | null {
+    return computeHover(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri)) ?? null;
+  }
+
+  private onDefinition(p: DefinitionParams): Location[] {
+    return findDefinitions(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri));
+  }
+
+  private onReferences(p: ReferenceParams): Location[] {
+    return findReferences(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri), p.context.includeDeclaration);
+  }
+
+  private onCompletion(p: CompletionParams): CompletionItem[] {
+    const state = this.stateOf(p.textDocument.uri);
+    const text = this.textOf(p.textDocument.uri);
+    if (!state || text === undefined) return [];
+    return computeCompletions(this.ws, state, text, p.position);
+  }
+
+  private onCodeAction(p: CodeActionParams): CodeAction[] {
+    return computeCodeActions(p);
+  }
+
+  private onCodeLens(p: CodeLensParams): CodeLens[] {
+    const state = this.stateOf(p.textDocument.uri);
+    return state ? computeCodeLenses(this.ws, state) : [];
+  }
+
+  private onDocumentSymbol(p: DocumentSymbolParams): DocumentSymbol[] {
+    const state = this.stateOf(p.textDocument.uri);
+    const cfg = this.ws.configs.get(p.textDocument.uri);
+    return documentSymbols(this.ws, state, cfg);
+  }
+
+  private onWorkspaceSymbol(p: WorkspaceSymbolParams): WorkspaceSymbol[] {
+    return workspaceSymbols(this.ws, p.query);
+  }
+
+  private async onCommunicationGraph(p: CommunicationGraphParams): Promise<CommunicationGraph> {
+    await this.indexing;
+    return communicationGraph(this.ws, p.uri);
+  }
+
+  private onLiveStats(p: LiveStatsParams): void {
+    this.ws.liveStats.set(p.endpoint, p);
+    if (this.canRefreshLenses) void this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  }
+
+  private textOf(uri: string): string | undefined {
+    return this.open.get(uri)?.text ?? this.analyzer.get(uri)?.text ?? this.ws.configs.get(uri)?.text;
+  }
+}
+
+/** What other files can observe of this one; when it is unchanged, they need no re-check. */
+function crossSignature(s: DocState): string {
+  const f = s.facts;
+  const parts: string[] = [];
+  for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
+  for (const c of f.calls) parts.push(`c${c.kind}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
+  for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
+  for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
+  return parts.join('\n');
+}
+
+function applyText(text: string, c: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }): string {
+  const off = (line: number, ch: number): number => {
+    let o = 0;
+    for (let l = 0; l < line; l++) {
+      const nl = text.indexOf('\n', o);
+      if (nl < 0) return text.length;
+      o = nl + 1;
+    }
+    return Math.min(o + ch, text.length);
+  };
+  return text.slice(0, off(c.range.start.line, c.range.start.character)) + c.text + text.slice(off(c.range.end.line, c.range.end.character));
+}
+
+export function serverVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Start a server on a connection (used by cli.ts and by an in-process extension host). */
+export async function startServer(connection: Connection): Promise<DvsServer> {
+  const server = await DvsServer.create(connection);
+  server.register();
+  connection.listen();
+  return server;
+}
