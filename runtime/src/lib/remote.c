@@ -194,6 +194,16 @@ local_party(struct dvst_table *t, int dc, int ep, int dead,
     return OK;
 }
 
+/* sits_still: may a remote requester copy from/to p? It must be blocked
+ * receiving; a remote sendrec keeps SENDING until its reply (no ack), so
+ * a sendrec caller counts too. */
+static int
+sits_still(struct dvst_slot *p)
+{
+    uint32_t f = flags_of(p);
+    return (f & RECEIVING) && (!(f & SENDING) || (p->misc_flags & MIS_SENDREC));
+}
+
 static int
 copy_mem(pid_t pid, int write, uint64_t addr, const void *buf, size_t n,
          int dead)
@@ -335,7 +345,7 @@ arrive_copy(struct dvst_table *t, const struct wire_frame *f,
     case CMD_COPYOUT_RQST: {
         /* Read our local source (f->src) for the remote requester. */
         rc = local_party(t, f->dcid, f->src, EMOLSRCDIED, &p);
-        if (rc == OK && (!(flags_of(p) & RECEIVING) || (flags_of(p) & SENDING)))
+        if (rc == OK && !sits_still(p))
             rc = EMOLPROCSTS;
         struct px_out *o = reply_to(f, out, n, max, CMD_COPYOUT_DATA, rc);
         if (!o)
@@ -357,7 +367,7 @@ arrive_copy(struct dvst_table *t, const struct wire_frame *f,
     case CMD_COPYIN_DATA:
         /* Data for our local destination (f->dst). */
         rc = local_party(t, f->dcid, f->dst, EMOLDSTDIED, &p);
-        if (rc == OK && (!(flags_of(p) & RECEIVING) || (flags_of(p) & SENDING)))
+        if (rc == OK && !sits_still(p))
             rc = EMOLPROCSTS;
         if (rc == OK && f->rcode < 0)
             rc = f->rcode;

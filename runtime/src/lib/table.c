@@ -67,9 +67,21 @@ dvst_wake(struct dvst_slot *s)
 void
 dvst_px_ring(struct dvst_table *t)
 {
-    atomic_fetch_add_explicit(&t->px_bell, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(&t->px_sleeping, memory_order_seq_cst))
-        dvst_futex_wake(&t->px_bell, 1);
+    /* The daemon sleeps in epoll on <node dir>/px.fifo and arms px_armed
+     * before it looks for work: one byte wakes it, and only when it may be
+     * asleep. */
+    static int fd = -1;
+    if (!atomic_exchange(&t->px_armed, 0))
+        return;
+    if (fd < 0) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/px.fifo", dvst_default_node_dir());
+        fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return; /* no proxy runs: the work fails when links are checked */
+    }
+    char c = 'x';
+    (void)!write(fd, &c, 1);
 }
 
 void

@@ -93,8 +93,7 @@ struct dvst_table {
     pthread_mutex_t lock;     /* robust, process-shared */
     _Atomic uint32_t bind_seq; /* futex: bumped on every bind/unbind */
     _Atomic int32_t daemon_pid;
-    _Atomic uint32_t px_bell;     /* futex: work for the proxies */
-    _Atomic uint32_t px_sleeping; /* the proxy thread waits on px_bell */
+    _Atomic uint32_t px_armed; /* dvsd waits for work: ring its FIFO */
     uint64_t sendseq;         /* (lock) source of slot sendseq */
     uint64_t repairs;         /* (lock) how many times a dead owner was repaired */
     dvs_usr_t dvs;            /* (lock) */
