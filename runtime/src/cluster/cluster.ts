@@ -531,6 +531,7 @@ export class Cluster {
     const command = commandFor(this.loaded, e);
     const logFile = this.logFile(e.name);
     fs.rmSync(this.exitFile(e.name), { force: true });
+    this.exits.delete(e.name);
     let running: Running;
     try {
       running = await runProgram({
