@@ -10,6 +10,7 @@ import { Cluster, ConfigLoadError, runningClusters, type ClusterStatus } from '.
 import { loadConfig } from '../cluster/config';
 import * as control from '../cluster/control';
 import { nodesRoot, runtimeRoot } from '../cluster/paths';
+import { psCells, PS_HEADER, table } from './table';
 
 export class CliUsageError extends Error {}
 
@@ -88,11 +89,6 @@ async function target(args: Args, fileArg?: string): Promise<Cluster> {
   if (running.length === 1) return Cluster.attachByName(running[0]!);
   if (running.length === 0) throw new Error('no cluster is running; start one with: dvs up [dvs.json]');
   throw new Error(`several clusters are running (${running.join(', ')}): say which with --cluster NAME or a dvs.json`);
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
 }
 
 function isConfigError(err: unknown): err is ConfigLoadError {
@@ -259,23 +255,13 @@ async function cmdPs(argv: string[]): Promise<number> {
   const c = await target(a, a.positional[0]);
   const dc = a.flags.has('--dc') ? int(a.flags.get('--dc'), '--dc', 0, 31) : undefined;
   const s = await c.status();
-  const rows = [['NODE', 'DC', 'EP', 'PID', 'NAME', 'STATE', 'SENT', 'COPIES', 'QUEUED']];
+  const rows = [['NODE', ...PS_HEADER]];
   const all: (control.ProcInfo & { nodeName: string })[] = [];
   for (const n of s.nodes) {
     for (const p of n.procs) {
       if (dc !== undefined && p.dc !== dc) continue;
       all.push({ ...p, nodeName: n.name });
-      rows.push([
-        n.name,
-        String(p.dc),
-        String(p.endpoint),
-        p.pid > 0 ? String(p.pid) : '-',
-        p.name || '-',
-        control.describeState(p),
-        String(p.lclsent + p.rmtsent),
-        String(p.lclcopy + p.rmtcopy),
-        String(p.nqueued),
-      ]);
+      rows.push([n.name, ...psCells(p)]);
     }
     if (!n.up) rows.push([n.name, '-', '-', '-', '-', 'node is down', '-', '-', '-']);
   }

@@ -231,3 +231,34 @@ test('the events sample on three nodes: notify across nodes, then sendrec to pul
     await c.down();
   }
 });
+
+test('a node whose dvsd dies shows as down, its endpoints dead; down still cleans everything', { timeout: 60000 }, async () => {
+  const file = threeNodes('nodedeath');
+  const c = await Cluster.up(file);
+  started.push(c);
+  try {
+    await exits(c, ['client_c']);
+    await c.restart(22); // a fresh client_c that we then orphan
+    const node2 = c.nodes.find((n) => n.id === 2)!;
+    const before = await c.status();
+    const dvsdPid = JSON.parse(fs.readFileSync(path.join(c.dir, 'cluster.json'), 'utf8')).nodes[2].pid as number;
+    assert.equal(before.nodes[2]!.up, true);
+    process.kill(dvsdPid, 'SIGKILL');
+    const s = await until('node2 to show down', async () => {
+      const x = await c.status();
+      return x.nodes[2]!.up ? undefined : x;
+    });
+    const ep = s.endpoints.find((e) => e.name === 'client_c')!;
+    assert.equal(ep.state, 'dead');
+    assert.equal(ep.describe, `node ${node2.name} is down`);
+    await until('node0 to see its link to node2 go', async () => {
+      const x = await c.status();
+      return x.nodes[0]!.links.find((l) => l.node === 2)?.state === 'up' ? undefined : true;
+    });
+    const pids = c.pids();
+    await c.down();
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived down`);
+  } finally {
+    await c.down().catch(() => undefined);
+  }
+});
