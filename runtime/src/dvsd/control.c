@@ -68,7 +68,7 @@ buf_free(struct buf *b)
     b->len = b->cap = 0;
 }
 
-static void
+void
 reply_error(struct buf *out, int code, const char *fmt, ...)
 {
     char msg[512];
@@ -222,7 +222,8 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
     } else if (!strcmp(w[0], "help")) {
         buf_printf(out, "{\"ok\":true,\"requests\":[\"info\",\"ps [DC]\","
                         "\"lclbind DC PID EP\",\"unbind DC EP\","
-                        "\"wakeup DC EP\",\"shutdown\",\"help\"]}");
+                        "\"wakeup DC EP\",\"trace\",\"trace history [N]\","
+                        "\"trace on\",\"trace off\",\"shutdown\",\"help\"]}");
     } else if (!strcmp(w[0], "info") && n == 1) {
         do_info(d, out);
     } else if (!strcmp(w[0], "ps") && n <= 2) {
@@ -246,6 +247,8 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
             reply_error(out, c, "%s failed: %s", w[0], mnx_strerror(c));
         else
             buf_printf(out, "{\"ok\":true}");
+    } else if (!strcmp(w[0], "trace")) {
+        trace_request(d, w + 1, n - 1, out);
     } else if (!strcmp(w[0], "shutdown") && n == 1) {
         buf_printf(out, "{\"ok\":true}");
         return 1;
@@ -253,7 +256,7 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
         reply_error(out, EMOLBADREQUEST,
                     "unknown request '%.64s' with %d argument(s); expected one "
                     "of: info, ps [DC], lclbind DC PID EP, unbind DC EP, "
-                    "wakeup DC EP, shutdown, help",
+                    "wakeup DC EP, trace [history [N]|on|off], shutdown, help",
                     w[0], n - 1);
     }
     return 0;

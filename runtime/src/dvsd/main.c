@@ -1,7 +1,7 @@
 /*
  * main.c - dvsd, the node daemon: set-up, the event loop, shutdown.
  *
- * Usage: dvsd [--dir DIR] [--node-id N] [--name NAME]
+ * Usage: dvsd [--dir DIR] [--node-id N] [--name NAME] [--trace]
  *             [--dc ID:NAME[:NR_PROCS:NR_TASKS:NR_SYSPROCS]]...
  * It runs in the foreground (the launcher detaches it), prints one line with
  * "ready" on stderr once the node is usable, and stops on SIGTERM, SIGINT
@@ -62,11 +62,12 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: dvsd [--dir DIR] [--node-id N] [--name NAME]\n"
+            "usage: dvsd [--dir DIR] [--node-id N] [--name NAME] [--trace]\n"
             "            [--dc ID:NAME[:NR_PROCS:NR_TASKS:NR_SYSPROCS]]...\n"
             "Runs one DVS IPC node in the foreground. DIR defaults to "
             "$DVS_NODE or %s.\nWithout --dc it creates DC 0 'dc0' with 64 "
-            "procs, 8 tasks, 16 system slots.\n",
+            "procs, 8 tasks, 16 system slots.\nWith --trace it records the IPC "
+            "trace always, else only while a client subscribes (dvs trace).\n",
             dvst_default_node_dir());
 }
 
@@ -231,6 +232,11 @@ client_input(struct dvsd *d, struct client *c)
         buf_printf(&out, "\n");
         int bad = send_all(c->fd, out.p, out.len);
         buf_free(&out);
+        if (trace_adopt(d, c->fd, !bad)) { /* it subscribed to the trace */
+            c->fd = -1;
+            c->len = 0;
+            return stop;
+        }
         size_t used = (size_t)(nl + 1 - c->in);
         memmove(c->in, nl + 1, c->len - used);
         c->len -= used;
@@ -270,6 +276,7 @@ int
 main(int argc, char **argv)
 {
     struct dvsd d = {.nodeid = 0};
+    int trace_always = 0;
     const char *name = NULL;
     dc_usr_t dcs[NR_DCS];
     int ndcs = 0;
@@ -282,6 +289,9 @@ main(int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("dvsd %d.%d\n", M3IPC_VERSION, M3IPC_SUBVERSION);
             return 0;
+        } else if (!strcmp(a, "--trace")) {
+            trace_always = 1;
+            continue;
         } else if (!v) {
             fprintf(stderr, "dvsd: %s needs a value\n", a);
             usage(stderr);
@@ -393,6 +403,8 @@ main(int argc, char **argv)
         return 1;
     }
     add_fd(d.epfd, bfd, TAG_BIND);
+    if (trace_init(&d, trace_always) < 0)
+        log_msg("trace: cannot create its timer: %s", strerror(errno));
     log_msg("node %d (%s) ready at %s with %d DC(s)", d.nodeid, nodename,
             d.dir, ndcs);
 
@@ -412,6 +424,8 @@ main(int argc, char **argv)
                 d.stopping = 1;
             } else if (tag == TAG_BIND) {
                 watch_scan(&d);
+            } else if (tag >= TRACE_TAG_TIMER && tag < WATCH_TAG_BASE) {
+                trace_event(&d, tag);
             } else if (tag >= WATCH_TAG_BASE) {
                 watch_event(&d, tag);
             } else if (tag >= TAG_CLIENT_BASE &&
