@@ -7,3 +7,20 @@ export * as control from './cluster/control';
 export { startNode, stopNode, isRunning, logPath, type NodeSpec, type DcSpec } from './cluster/node';
 export { runProgram, type RunSpec, type Running } from './cluster/launch';
 export { defaultNodeDir, nodesRoot, dvsdPath, buildDir } from './cluster/paths';
+export {
+  subscribeTrace,
+  traceHistory,
+  traceRecording,
+  mergeByCausality,
+  formatEvent,
+  typeName,
+  parseFilter,
+  toChromeTrace,
+  toJsonLines,
+  fromJsonLines,
+  type TraceEvent,
+  type TraceOp,
+  type ProtocolType,
+  type TraceSubscription,
+  type TraceFilter,
+} from './cluster/trace';
