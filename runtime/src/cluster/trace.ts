@@ -109,10 +109,9 @@ export function subscribeTrace(
   sock.on('connect', () => sock.write('trace\n'));
   sock.on('data', (chunk: string) => {
     buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const line of lines) {
       if (!line) continue;
       let obj: Record<string, unknown>;
       try {

@@ -40,6 +40,8 @@ struct sub {
     struct buf out;
     size_t off;   /* bytes of out already sent */
     int want_out; /* registered for EPOLLOUT */
+    int mid_line; /* the last byte sent was not a newline */
+    int closing;  /* dropped: sends what is left, then closes */
 };
 
 static struct sub subs[MAX_SUBS];
@@ -128,8 +130,12 @@ drop_sub(struct dvsd *d, struct sub *s)
     buf_free(&s->out);
     s->off = 0;
     s->want_out = 0;
-    nsubs--;
-    update(d);
+    s->mid_line = 0;
+    if (!s->closing) {
+        nsubs--;
+        update(d);
+    }
+    s->closing = 0;
 }
 
 static void
@@ -159,9 +165,14 @@ flush(struct dvsd *d, struct sub *s)
             return;
         }
         s->off += (size_t)k;
+        s->mid_line = s->out.p[s->off - 1] != '\n';
     }
     if (s->off == s->out.len) {
         s->off = s->out.len = 0;
+        if (s->closing) {
+            drop_sub(d, s);
+            return;
+        }
     } else if (s->off > (1u << 20)) {
         memmove(s->out.p, s->out.p + s->off, s->out.len - s->off);
         s->out.len -= s->off;
@@ -177,20 +188,24 @@ push(struct dvsd *d, const char *line, size_t len)
         struct sub *s = &subs[i];
         if (s->fd < 0)
             continue;
+        if (s->closing)
+            continue;
         if (s->out.len - s->off + len > SUB_MAX_BYTES) {
-            /* Too far behind: say so (best effort) and let it go. */
-            static const char msg[] = "{\"ev\":\"overflow\"}\n";
-            flush(d, s);
-            if (s->fd < 0)
-                continue;
-            if (s->out.len == 0)
-                (void)!send(s->fd, msg, sizeof(msg) - 1,
-                            MSG_NOSIGNAL | MSG_DONTWAIT);
-            else
-                (void)!shutdown(s->fd, SHUT_RDWR);
-            log_msg("trace: dropped a subscriber that fell %zu bytes behind",
+            /* Too far behind: finish the line on the wire, say so, and
+             * close once that is sent. It stops counting as a subscriber
+             * now. */
+            size_t end = s->off;
+            char *nl = memchr(s->out.p + s->off, '\n', s->out.len - s->off);
+            if (s->mid_line && nl)
+                end = (size_t)(nl - s->out.p) + 1;
+            log_msg("trace: dropping a subscriber that fell %zu bytes behind",
                     s->out.len - s->off);
-            drop_sub(d, s);
+            s->out.len = end;
+            buf_printf(&s->out, "{\"ev\":\"overflow\"}\n");
+            s->closing = 1;
+            nsubs--;
+            update(d);
+            flush(d, s);
             continue;
         }
         buf_printf(&s->out, "%.*s", (int)len, line);
@@ -201,6 +216,10 @@ static void
 drain(struct dvsd *d)
 {
     static struct dvst_trace_event chunk[CHUNK];
+    static int draining; /* update() may call back in while we push */
+    if (draining)
+        return;
+    draining = 1;
     struct buf line = {0};
     for (;;) {
         uint64_t next;
@@ -233,6 +252,7 @@ drain(struct dvsd *d)
     for (int i = 0; i < MAX_SUBS; i++)
         if (subs[i].fd >= 0 && subs[i].out.len > subs[i].off)
             flush(d, &subs[i]);
+    draining = 0;
 }
 
 int
@@ -290,6 +310,8 @@ trace_adopt(struct dvsd *d, int fd, int ok)
         s->fd = fd;
         s->off = 0;
         s->want_out = 0;
+        s->mid_line = 0;
+        s->closing = 0;
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         struct epoll_event ev = {.events = EPOLLIN,
                                  .data.u32 = TRACE_TAG_SUB_BASE + (unsigned)i};
