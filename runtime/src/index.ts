@@ -7,3 +7,6 @@ export * as control from './cluster/control';
 export { startNode, stopNode, isRunning, logPath, type NodeSpec, type DcSpec } from './cluster/node';
 export { runProgram, type RunSpec, type Running } from './cluster/launch';
 export { defaultNodeDir, nodesRoot, dvsdPath, buildDir } from './cluster/paths';
+// The IPC API (also `@dvs/runtime/ipc`). Importing it loads no native code:
+// the addon is loaded on the first bind.
+export * from './ipc';
