@@ -5,7 +5,10 @@
 #include "endpoint_thread.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Serialises binding decisions: whether the process binding is free must
  * not change between the mnx_tbind attempt and the mnx_bind fallback. */
@@ -67,6 +70,14 @@ dvs_ept_execute(struct dvs_ept *e, struct dvs_call *c)
     }
 }
 
+static void
+ring(struct dvs_ept *e)
+{
+    atomic_fetch_add(&e->bell, 1);
+    if (atomic_load(&e->sleeping))
+        syscall(SYS_futex, &e->bell, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static void *
 thread_main(void *arg)
 {
@@ -76,8 +87,15 @@ thread_main(void *arg)
         /* running is also set by a synchronous call executing directly
          * on its caller's thread: the binding is used by one call at a
          * time. */
-        while (e->running || (!e->head && !e->stopping))
-            pthread_cond_wait(&e->cv, &e->mu);
+        if (e->running || (!e->head && !e->stopping)) {
+            unsigned bell = atomic_load(&e->bell);
+            atomic_store(&e->sleeping, 1);
+            pthread_mutex_unlock(&e->mu);
+            syscall(SYS_futex, &e->bell, FUTEX_WAIT_PRIVATE, bell, NULL, NULL, 0);
+            atomic_store(&e->sleeping, 0);
+            pthread_mutex_lock(&e->mu);
+            continue;
+        }
         struct dvs_call *c = e->head;
         if (!c)
             break; /* stopping and drained */
@@ -111,7 +129,6 @@ dvs_ept_start(struct dvs_ept *e, dvs_done_fn done, void *arg)
     e->done = done;
     e->arg = arg;
     pthread_mutex_init(&e->mu, NULL);
-    pthread_cond_init(&e->cv, NULL);
     pthread_cond_init(&e->sync_cv, NULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -132,8 +149,8 @@ dvs_ept_submit(struct dvs_ept *e, struct dvs_call *c)
     else
         e->head = c;
     e->tail = c;
-    pthread_cond_signal(&e->cv);
     pthread_mutex_unlock(&e->mu);
+    ring(e);
 }
 
 int
@@ -148,10 +165,10 @@ dvs_ept_run_sync(struct dvs_ept *e, struct dvs_call *c)
         c->rc = dvs_ept_execute(e, c);
         pthread_mutex_lock(&e->mu);
         e->running = 0;
-        /* Work queued meanwhile was waiting for us. */
-        if (e->head)
-            pthread_cond_signal(&e->cv);
+        int queued = e->head != NULL;
         pthread_mutex_unlock(&e->mu);
+        if (queued) /* work queued meanwhile was waiting for us */
+            ring(e);
         return c->rc;
     }
     c->sync = 1;
@@ -169,10 +186,9 @@ dvs_ept_stop(struct dvs_ept *e)
 {
     pthread_mutex_lock(&e->mu);
     e->stopping = 1;
-    pthread_cond_signal(&e->cv);
     pthread_mutex_unlock(&e->mu);
+    ring(e);
     pthread_join(e->thread, NULL);
-    pthread_cond_destroy(&e->cv);
     pthread_cond_destroy(&e->sync_cv);
     pthread_mutex_destroy(&e->mu);
 }

@@ -15,6 +15,12 @@
 #define DVS_ENDPOINT_THREAD_H
 
 #include <pthread.h>
+#ifdef __cplusplus
+#include <atomic>
+#define _Atomic(t) std::atomic<t>
+#else
+#include <stdatomic.h>
+#endif
 
 #include "m3ipc.h"
 
@@ -55,9 +61,14 @@ typedef void (*dvs_done_fn)(struct dvs_call *call, void *arg);
 
 struct dvs_ept {
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;      /* work queued / stop */
+    pthread_mutex_t mu;     /* the queue and the flags below */
     pthread_cond_t sync_cv; /* a synchronous call completed */
+    /* The thread sleeps on this futex doorbell, not on a condition
+     * variable: a submitter rings it after releasing mu, so the woken
+     * thread never preempts the submitter only to block on mu (on one CPU
+     * that doubled the context switches of an async call). */
+    _Atomic(unsigned) bell;
+    _Atomic(int) sleeping;
     struct dvs_call *head, *tail;
     int running;            /* a call is executing on the thread */
     int stopping;

@@ -3,7 +3,7 @@
  * event loop) and their synchronous twins for worker threads.
  */
 import { check, DvsError } from './errors';
-import { encode, Message, MESSAGE_SIZE, type MessageInit } from './message';
+import { encode, Message, newRaw, type MessageInit } from './message';
 import { loadNative, Op, type NativeAddress, type NativeEndpoint } from './native';
 import { addressOfBuffer, describe, int32, timeoutOf } from './validate';
 
@@ -81,7 +81,7 @@ export class Endpoint {
 
   /** receive from `src` (or `ANY`): pending notifications first, then senders in FIFO order. */
   async receive(src: number, opts?: CallOptions): Promise<Message> {
-    const raw = Buffer.alloc(MESSAGE_SIZE);
+    const raw = newRaw();
     await this.#msgCall(Op.Receive, 'receive', int32('source', src), raw, [], opts);
     return new Message(raw);
   }
@@ -96,7 +96,7 @@ export class Endpoint {
 
   /** rcvrqst: receive a request from a client in `sendrec` (never a notification). */
   async rcvrqst(opts?: CallOptions): Promise<Message> {
-    const raw = Buffer.alloc(MESSAGE_SIZE);
+    const raw = newRaw();
     await this.#msgCall(Op.Rcvrqst, 'rcvrqst', 0, raw, [], opts);
     return new Message(raw);
   }
@@ -141,7 +141,7 @@ export class Endpoint {
 
   /** Blocking {@link receive}. */
   receiveSync(src: number, opts?: CallOptions): Message {
-    const raw = Buffer.alloc(MESSAGE_SIZE);
+    const raw = newRaw();
     check(this.#live('receive').callSync(Op.Receive, int32('source', src), timeoutOf(opts), raw), 'receive');
     return new Message(raw);
   }
@@ -155,7 +155,7 @@ export class Endpoint {
 
   /** Blocking {@link rcvrqst}. */
   rcvrqstSync(opts?: CallOptions): Message {
-    const raw = Buffer.alloc(MESSAGE_SIZE);
+    const raw = newRaw();
     check(this.#live('rcvrqst').callSync(Op.Rcvrqst, 0, timeoutOf(opts), raw), 'rcvrqst');
     return new Message(raw);
   }
