@@ -108,6 +108,7 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
                 InstanceMethod<&NativeEndpoint::Wait4Bind>("wait4bind"),
                 InstanceMethod<&NativeEndpoint::Call>("call"),
                 InstanceMethod<&NativeEndpoint::CallSync>("callSync"),
+                InstanceMethod<&NativeEndpoint::CallPool>("callPool"),
                 InstanceMethod<&NativeEndpoint::Vcopy>("vcopy"),
                 InstanceMethod<&NativeEndpoint::VcopySync>("vcopySync"),
                 InstanceMethod<&NativeEndpoint::Unbind>("unbind"),
@@ -190,6 +191,52 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
             std::memcpy(raw.Data(), &c.m, kMessageSize);
         return Napi::Number::New(info.Env(), rc);
     }
+
+    // callPool(op, a, timeoutMs, raw) -> Promise<rc>: the same call on a
+    // libuv pool thread (AsyncWorker) instead of the endpoint's thread.
+    // Only for an idle endpoint holding the process binding (a pool thread
+    // has no thread binding of its own), else EMOLBUSY. It exists for the
+    // benchmark that justifies the endpoint thread (runtime/BENCHMARKS.md).
+    Napi::Value CallPool(const Napi::CallbackInfo &info)
+    {
+        Napi::Env env = info.Env();
+        auto deferred = Napi::Promise::Deferred::New(env);
+        if (!started_ || !dvs_ept_claim(&ept_)) {
+            deferred.Resolve(Napi::Number::New(env, EMOLBUSY));
+            return deferred.Promise();
+        }
+        auto *w = new PoolCall(env, deferred, &ept_);
+        w->c.op = IntArg(info, 0);
+        w->c.a = IntArg(info, 1);
+        w->c.to_ms = info[2].As<Napi::Number>().Int64Value();
+        Napi::Uint8Array raw = info[3].As<Napi::Uint8Array>();
+        std::memcpy(&w->c.m, raw.Data(), kMessageSize);
+        w->raw = Napi::Persistent(raw);
+        w->Queue();
+        return deferred.Promise();
+    }
+
+    class PoolCall : public Napi::AsyncWorker {
+      public:
+        PoolCall(Napi::Env env, Napi::Promise::Deferred d, dvs_ept *e)
+            : Napi::AsyncWorker(env), deferred(d), ept(e)
+        {
+        }
+        void Execute() override
+        {
+            c.rc = dvs_ept_execute(ept, &c);
+            dvs_ept_release(ept);
+        }
+        void OnOK() override
+        {
+            std::memcpy(raw.Value().Data(), &c.m, kMessageSize);
+            deferred.Resolve(Napi::Number::New(Env(), c.rc));
+        }
+        dvs_call c{};
+        Napi::Promise::Deferred deferred;
+        Napi::Reference<Napi::Uint8Array> raw;
+        dvs_ept *ept;
+    };
 
     // vcopy(srcEp, src, dstEp, dst, bytes) -> Promise<rc>; src/dst are
     // Uint8Arrays (local) or bigint addresses (the peer's).

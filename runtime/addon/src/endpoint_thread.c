@@ -154,21 +154,33 @@ dvs_ept_submit(struct dvs_ept *e, struct dvs_call *c)
 }
 
 int
-dvs_ept_run_sync(struct dvs_ept *e, struct dvs_call *c)
+dvs_ept_claim(struct dvs_ept *e)
 {
     pthread_mutex_lock(&e->mu);
-    int direct = e->process_binding && !e->head && !e->running && !e->stopping;
-    if (direct)
+    int ok = e->process_binding && !e->head && !e->running && !e->stopping;
+    if (ok)
         e->running = 1;
     pthread_mutex_unlock(&e->mu);
-    if (direct) {
+    return ok;
+}
+
+void
+dvs_ept_release(struct dvs_ept *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->running = 0;
+    int queued = e->head != NULL;
+    pthread_mutex_unlock(&e->mu);
+    if (queued) /* work queued meanwhile was waiting for us */
+        ring(e);
+}
+
+int
+dvs_ept_run_sync(struct dvs_ept *e, struct dvs_call *c)
+{
+    if (dvs_ept_claim(e)) {
         c->rc = dvs_ept_execute(e, c);
-        pthread_mutex_lock(&e->mu);
-        e->running = 0;
-        int queued = e->head != NULL;
-        pthread_mutex_unlock(&e->mu);
-        if (queued) /* work queued meanwhile was waiting for us */
-            ring(e);
+        dvs_ept_release(e);
         return c->rc;
     }
     c->sync = 1;

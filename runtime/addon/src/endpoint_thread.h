@@ -88,6 +88,11 @@ void dvs_ept_submit(struct dvs_ept *e, struct dvs_call *call);
  * (the process binding is usable from any thread that has no thread
  * binding of its own), otherwise on the endpoint thread. */
 int dvs_ept_run_sync(struct dvs_ept *e, struct dvs_call *call);
+/* dvs_ept_claim reserves an idle endpoint that holds the process binding
+ * for one call on another thread (returns 1), else 0; dvs_ept_release ends
+ * it. Used by the libuv-pool comparison of the benchmark. */
+int dvs_ept_claim(struct dvs_ept *e);
+void dvs_ept_release(struct dvs_ept *e);
 /* dvs_ept_stop makes the thread exit after the queued calls and joins it.
  * Queued calls still complete (normally with EMOLNOTBIND after unbind). */
 void dvs_ept_stop(struct dvs_ept *e);

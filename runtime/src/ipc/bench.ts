@@ -25,6 +25,7 @@ import * as readline from 'node:readline';
 import { startNode, stopNode } from '../cluster/node';
 import { buildDir, nodesRoot, runtimeRoot } from '../cluster/paths';
 import { bind, Message } from './index';
+import { loadNative, Op } from './native';
 
 const N = Number(process.env['BENCH_N'] ?? 20000);
 
@@ -45,7 +46,8 @@ async function timed(n: number, once: (i: number) => Promise<void> | void): Prom
 
 // ---- the client roles (run pinned, in their own process) ----
 
-async function tsClient(mode: string, srv: number, me: number, n: number): Promise<void> {
+async function tsClient(mode: string, srv: number, me: number, nIter: number): Promise<void> {
+  const n = nIter;
   let ep;
   for (let i = 0; ; i++) {
     try {
@@ -55,6 +57,23 @@ async function tsClient(mode: string, srv: number, me: number, n: number): Promi
       if (i > 400) throw e;
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+  if (mode === 'pool') {
+    // The alternative design: the blocking call on a libuv pool thread.
+    await ep.unbind();
+    const N_ = loadNative();
+    const n = new N_.NativeEndpoint();
+    if ((await n.bind(0, me)) < 0) throw new Error('bind failed');
+    const raw = Buffer.alloc(48);
+    console.log(await timed(nIter, async (i) => {
+      raw.writeInt32LE(1, 4);
+      raw.writeInt32LE(i, 8);
+      const rc = await n.callPool(Op.Sendrec, srv, -1, raw);
+      if (rc < 0) throw new Error(`callPool: ${rc}`);
+    }));
+    n.unbind();
+    n.close();
+    return;
   }
   if (mode === 'async') {
     console.log(await timed(n, async (i) => void (await ep.sendrec(srv, { type: 1, m1_i1: i }))));
@@ -162,14 +181,14 @@ async function orchestrate(): Promise<void> {
   const node = process.execPath;
   let k = 0;
   const results: Record<string, [string, string]> = {};
-  const rows = ['C mnx_sendrec', 'TS async sendrec (MessageInit)', 'TS async sendrec (reused Message)', 'TS sendrecSync', 'Node net Unix socket ↔ C echo', 'zeromq REQ/REP ipc:// (Node ↔ Node)'];
+  const rows = ['C mnx_sendrec', 'TS async sendrec (MessageInit)', 'TS async sendrec (reused Message)', 'TS sendrecSync', 'raw addon call on the libuv pool (AsyncWorker; not the design)', 'Node net Unix socket ↔ C echo', 'zeromq REQ/REP ipc:// (Node ↔ Node)'];
   try {
     for (const [col, cpus] of [[0, [0, 0]], [1, [0, 1]]] as const) {
       const cells: string[] = [];
       const srv = () => ['1' + String(k), '4' + String(k++)]; // server 1k / client 4k: fresh slots each row
       let [s, c] = srv();
       cells.push(await row([peer, ['server', s!]], [peer, ['client', c!, s!, String(N)]], [...cpus], env));
-      for (const mode of ['async', 'reuse', 'sync']) {
+      for (const mode of ['async', 'reuse', 'sync', 'pool']) {
         [s, c] = srv();
         cells.push(await row([peer, ['server', s!]], [node, [self, 'client', mode, s!, c!, String(N)]], [...cpus], env));
       }

@@ -27,6 +27,8 @@ export interface NativeEndpoint {
   /** `raw` (48 bytes) is the message in and out; `keep` stays referenced until the call settles. */
   call(op: Op, a: number, timeoutMs: number, raw: Uint8Array | null, keep?: unknown): Promise<number>;
   callSync(op: Op, a: number, timeoutMs: number, raw: Uint8Array | null): number;
+  /** The call on a libuv pool thread (benchmark only; process binding, idle endpoint, else EMOLBUSY). */
+  callPool(op: Op, a: number, timeoutMs: number, raw: Uint8Array): Promise<number>;
   vcopy(srcEp: number, src: NativeAddress, dstEp: number, dst: NativeAddress, bytes: number): Promise<number>;
   vcopySync(srcEp: number, src: NativeAddress, dstEp: number, dst: NativeAddress, bytes: number): number;
   unbind(): number;
