@@ -185,7 +185,7 @@ async function orchestrate(): Promise<void> {
   try {
     for (const [col, cpus] of [[0, [0, 0]], [1, [0, 1]]] as const) {
       const cells: string[] = [];
-      const srv = () => ['1' + String(k), '4' + String(k++)]; // server 1k / client 4k: fresh slots each row
+      const srv = () => [String(10 + k), String(40 + k++)]; // fresh slots for every row (the DC has 64)
       let [s, c] = srv();
       cells.push(await row([peer, ['server', s!]], [peer, ['client', c!, s!, String(N)]], [...cpus], env));
       for (const mode of ['async', 'reuse', 'sync', 'pool']) {
