@@ -170,9 +170,10 @@ const scenarios: Record<string, () => Promise<void>> = {
       assert.match(store.get(0)?.toString() ?? '', /^value \d+ written by 20$/);
     });
     // Two endpoints of one process: a plain memcpy's job (EMOLPERM, as in C).
-    const a = await bind(0, 20);
-    const b = await bind(0, 21);
-    const call = b.sendrec(20, { type: 1 });
+    // (Not 20: the node frees the exited kv_client's slot a moment later.)
+    const a = await bind(0, 24);
+    const b = await bind(0, 25);
+    const call = b.sendrec(24, { type: 1 });
     const req = await a.rcvrqst();
     await rejectsWith(a.vcopy(SELF, Buffer.alloc(8), req.source, 1n, 8), 'EMOLPERM');
     await a.reply(req.source, { type: 2 });
