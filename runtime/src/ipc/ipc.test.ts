@@ -36,19 +36,22 @@ async function scenario(name: string): Promise<void> {
   }
 }
 
-test('send is a rendezvous and delivers the MINIX fields with the source', () => scenario('rendezvous'));
-test('senders are received in FIFO order, receive(src) picks one', () => scenario('fifo'));
-test('TIMEOUT_NOWAIT gives EMOLAGAIN and expiry EMOLTIMEDOUT', () => scenario('timeouts'));
-test('notify needs a system slot and coalesces repeats', () => scenario('notify'));
-test('reply needs a client in sendrec (EMOLPROCSTS); self and special destinations give EMOLENDPOINT', () => scenario('replyAndSelf'));
-test('vcopy moves bytes between Buffers of two endpoints, both ways', () => scenario('vcopy'));
-test('the event loop keeps running while an endpoint is blocked in receive', () => scenario('eventLoop'));
-test('misuse throws clear errors and never crashes the process', () => scenario('misuse'));
-test('unbind wakes the endpoint\'s blocked call; an unbind by the node is noticed', () => scenario('unbindWakes'));
-test('several endpoints in one process talk to each other', () => scenario('twoEndpoints'));
-test('a TypeScript client of the C kv server', () => scenario('kvClient'));
-test('a C client of a TypeScript server', () => scenario('echoServer'));
-test('a TypeScript server killed while blocked: its C client gets EMOLSRCDIED', () => scenario('killedWhileBlocked'));
+const SCENARIOS_BY_TITLE: [title: string, scenario: string][] = [
+  ['send is a rendezvous and delivers the MINIX fields with the source', 'rendezvous'],
+  ['senders are received in FIFO order, receive(src) picks one', 'fifo'],
+  ['TIMEOUT_NOWAIT gives EMOLAGAIN and expiry EMOLTIMEDOUT', 'timeouts'],
+  ['notify needs a system slot and coalesces repeats', 'notify'],
+  ['reply needs a client in sendrec (EMOLPROCSTS); self and special destinations give EMOLENDPOINT', 'replyAndSelf'],
+  ['vcopy from TypeScript into and out of a C client; within one process EMOLPERM', 'vcopy'],
+  ['the event loop keeps running while an endpoint is blocked in receive', 'eventLoop'],
+  ['misuse throws clear errors and never crashes the process', 'misuse'],
+  ["unbind wakes the endpoint's blocked call; an unbind by the node is noticed", 'unbindWakes'],
+  ['several endpoints in one process talk to each other', 'twoEndpoints'],
+  ['a TypeScript client of the C kv server (async and sync)', 'kvClient'],
+  ['a C client of a TypeScript server', 'echoServer'],
+  ['a TypeScript server killed while blocked: its C client gets EMOLSRCDIED', 'killedWhileBlocked'],
+];
+for (const [title, name] of SCENARIOS_BY_TITLE) test(title, () => scenario(name));
 
 test('bind honours DVS_EP/DVS_DC set by the launcher', async () => {
   const dir = freshDir('launched');
