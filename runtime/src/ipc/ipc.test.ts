@@ -48,7 +48,8 @@ const SCENARIOS_BY_TITLE: [title: string, scenario: string][] = [
   ["unbind wakes the endpoint's blocked call; an unbind by the node is noticed", 'unbindWakes'],
   ['several endpoints in one process talk to each other', 'twoEndpoints'],
   ['a TypeScript client of the C kv server (async and sync)', 'kvClient'],
-  ['a C client of a TypeScript server', 'echoServer'],
+  ['a C client of the TypeScript echo server sample', 'echoServer'],
+  ['a worker thread binds its own endpoint, calls sendrecSync, and is unbound when it ends', 'workerThread'],
   ['a TypeScript server killed while blocked: its C client gets EMOLSRCDIED', 'killedWhileBlocked'],
 ];
 for (const [title, name] of SCENARIOS_BY_TITLE) test(title, () => scenario(name));

@@ -236,14 +236,15 @@ const scenarios: Record<string, () => Promise<void>> = {
   async unbindWakes() {
     const a = await bind(0, 20);
     const b = await bind(0, 21);
-    const pending = a.receive(ANY);
+    // The expectations are attached at once: a rejection with no handler yet would end the process.
+    const pending = rejectsWith(a.receive(ANY), 'EMOLNOTBIND');
     await waitState(20, RECEIVING);
     await a.unbind();
-    await rejectsWith(pending, 'EMOLNOTBIND');
-    const waitingOnB = (await bind(0, 22)).receive(21);
+    await pending;
+    const waitingOnB = rejectsWith((await bind(0, 22)).receive(21), 'EMOLSRCDIED');
     await waitState(22, RECEIVING);
     await control.request(dir(), 'unbind 0 21');
-    await rejectsWith(waitingOnB, 'EMOLSRCDIED');
+    await waitingOnB;
     await rejectsWith(b.receive(ANY), 'EMOLNOTBIND');
   },
 
@@ -297,28 +298,54 @@ const scenarios: Record<string, () => Promise<void>> = {
     });
   },
 
-  /** A C client of the TypeScript echo server. */
+  /** The C echo client against the TypeScript echo server sample, both started by the launcher. */
   async echoServer() {
     await withPrograms(async (started) => {
-      const ep = await bind(0, 10);
-      const client = await runProgram({
-        dir: dir(),
-        program: path.join(buildDir(), 'samples', 'echo', 'echo_client'),
-        args: ['50'],
-        endpoint: 30,
-        onLine: (l) => lines.push(l),
-      });
+      const sample = path.join(__dirname, '..', '..', '..', 'samples', 'ts', 'dist', 'echo-server.js');
+      const serverOut: string[] = [];
+      const server = await runProgram({ dir: dir(), program: process.execPath, args: [sample, '50'], endpoint: 10, onLine: (l) => serverOut.push(l) });
+      started.push(server);
+      for (let i = 0; i < 500 && !serverOut.some((l) => l.includes('serving')); i++) await sleep(10);
       const lines: string[] = [];
+      const client = await runProgram({ dir: dir(), program: path.join(buildDir(), 'samples', 'echo', 'echo_client'), args: ['50'], endpoint: 30, onLine: (l) => lines.push(l) });
       started.push(client);
-      for (let i = 0; i < 50; i++) {
-        const r = await ep.rcvrqst();
-        assert.equal(r.source, 30);
-        await ep.reply(r.source, { type: 2, m1_i1: r.m1_i1, m1_i2: r.m1_i2 * 2 });
-      }
-      assert.equal(await client.exited, 0);
+      assert.equal(await client.exited, 0, lines.join('\n'));
+      assert.equal(await server.exited, 0, serverOut.join('\n'));
       await sleep(20);
       assert.ok(lines.includes('echo_client: 50 round trips ok'), lines.join('\n'));
+      assert.deepEqual(serverOut, ['echo-server: serving on endpoint 10']);
     });
+  },
+
+  /** A worker thread binds its own endpoint and uses the synchronous calls; its exit unbinds it. */
+  async workerThread() {
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const srv = await bind(0, 20);
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const { bind } = require(${JSON.stringify(path.join(__dirname, 'index.js'))});
+      bind(0, 21).then((ep) => {
+        let sum = 0;
+        for (let i = 0; i < 5; i++) sum += ep.sendrecSync(20, { type: 1, m1_i1: i }).m1_i1;
+        parentPort.postMessage(sum); // and exit without unbind
+      });`;
+    const worker = new Worker(code, { eval: true });
+    const serving = (async () => {
+      for (let i = 0; i < 5; i++) {
+        const r = await srv.rcvrqst();
+        await srv.reply(r.source, { type: 2, m1_i1: r.m1_i1 * 10 });
+      }
+    })();
+    const sum = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await serving;
+    assert.equal(sum, 100);
+    await new Promise((r) => worker.once('exit', r));
+    // The worker's environment ended: its endpoint was unbound with it.
+    const again = await bind(0, 21);
+    await again.unbind();
   },
 
   /** Run by the launcher: bound with waitForBind, take one request and block in receive. */
