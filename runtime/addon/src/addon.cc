@@ -32,6 +32,7 @@ using Tsfn = Napi::TypedThreadSafeFunction<void, Call, CallJs>;
 struct AddonData {
     Tsfn tsfn;
     size_t pending = 0; // async calls in flight: keep the loop alive
+    bool closed = false; // the environment's cleanup hook ran
     std::set<NativeEndpoint *> live;
     Napi::FunctionReference ctor;
 };
@@ -68,6 +69,10 @@ CallJs(Napi::Env env, Napi::Function, void *, Call *call)
 {
     if (env == nullptr) // the function was aborted; see OnDone
         return;
+    if (call->data->closed) { // teardown: nobody waits for the result
+        delete call;
+        return;
+    }
     if (!call->raw.IsEmpty()) {
         Napi::Uint8Array raw = call->raw.Value();
         std::memcpy(raw.Data(), &call->c.m, kMessageSize);
@@ -120,8 +125,10 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         : Napi::ObjectWrap<NativeEndpoint>(info)
     {
         data_ = info.Env().GetInstanceData<AddonData>();
-        int rc = dvs_ept_start(&ept_, OnDone, nullptr);
+        int rc = dvs_ept_start(ept_, OnDone, nullptr);
         if (rc != 0) {
+            delete ept_;
+            ept_ = nullptr;
             Napi::Error::New(info.Env(), "cannot start the endpoint thread: " +
                                              std::string(std::strerror(rc)))
                 .ThrowAsJavaScriptException();
@@ -140,14 +147,17 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
             return;
         started_ = false;
         data_->live.erase(this);
-        if (ept_.ep >= 0) {
-            mnx_unbind(ept_.dcid, ept_.ep); // wakes a blocked call
-            dvs_ept_stop(&ept_);
+        if (ept_->ep >= 0) {
+            mnx_unbind(ept_->dcid, ept_->ep); // wakes a blocked call
+            dvs_ept_stop(ept_);
+            delete ept_;
         } else {
-            // Never bound, maybe still waiting in wait4bind: it cannot be
-            // woken, so the thread is left to finish on its own.
-            pthread_detach(ept_.thread);
+            // Never bound, maybe still waiting in wait4bind: nothing can
+            // wake it, so the thread is left to finish on its own with its
+            // (leaked) state.
+            dvs_ept_orphan(ept_);
         }
+        ept_ = nullptr;
     }
 
   private:
@@ -186,7 +196,9 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
             raw = info[3].As<Napi::Uint8Array>();
             std::memcpy(&c.m, raw.Data(), kMessageSize);
         }
-        int rc = dvs_ept_run_sync(&ept_, &c);
+        if (!started_) // unbound: the TypeScript layer says so first
+            return Napi::Number::New(info.Env(), EMOLNOTBIND);
+        int rc = dvs_ept_run_sync(ept_, &c);
         if (!raw.IsEmpty())
             std::memcpy(raw.Data(), &c.m, kMessageSize);
         return Napi::Number::New(info.Env(), rc);
@@ -201,11 +213,11 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
     {
         Napi::Env env = info.Env();
         auto deferred = Napi::Promise::Deferred::New(env);
-        if (!started_ || !dvs_ept_claim(&ept_)) {
+        if (!started_ || !dvs_ept_claim(ept_)) {
             deferred.Resolve(Napi::Number::New(env, EMOLBUSY));
             return deferred.Promise();
         }
-        auto *w = new PoolCall(env, deferred, &ept_);
+        auto *w = new PoolCall(env, deferred, ept_);
         w->c.op = IntArg(info, 0);
         w->c.a = IntArg(info, 1);
         w->c.to_ms = info[2].As<Napi::Number>().Int64Value();
@@ -264,7 +276,9 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         c.b = IntArg(info, 2);
         c.dst = AddressArg(info[3]);
         c.bytes = IntArg(info, 4);
-        return Napi::Number::New(info.Env(), dvs_ept_run_sync(&ept_, &c));
+        if (!started_)
+            return Napi::Number::New(info.Env(), EMOLNOTBIND);
+        return Napi::Number::New(info.Env(), dvs_ept_run_sync(ept_, &c));
     }
 
     // unbind() -> rc. Runs on the JS thread: mnx_unbind needs no binding
@@ -272,7 +286,8 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
     // waits behind a receive.
     Napi::Value Unbind(const Napi::CallbackInfo &info)
     {
-        int rc = ept_.ep >= 0 ? mnx_unbind(ept_.dcid, ept_.ep) : EMOLNOTBIND;
+        int rc = started_ && ept_->ep >= 0 ? mnx_unbind(ept_->dcid, ept_->ep)
+                                           : EMOLNOTBIND;
         return Napi::Number::New(info.Env(), rc);
     }
 
@@ -307,7 +322,7 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         }
         if (data_->pending++ == 0)
             data_->tsfn.Ref(env);
-        dvs_ept_submit(&ept_, &call->c);
+        dvs_ept_submit(ept_, &call->c);
         return promise;
     }
 
@@ -327,7 +342,7 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
     }
 
     AddonData *data_ = nullptr;
-    dvs_ept ept_{};
+    dvs_ept *ept_ = new dvs_ept();
     bool started_ = false;
 };
 
@@ -369,8 +384,9 @@ Init(Napi::Env env, Napi::Object exports)
     AddonData *data = new AddonData();
     data->tsfn = Tsfn::New(env, "dvs-ipc", 0, 1);
     data->tsfn.Unref(env);
-    // Freed by the cleanup hook below, not by the instance-data finalizer,
-    // whose order relative to cleanup hooks is not specified.
+    // Never freed (a few bytes per environment): a result may still be
+    // dispatched while the environment is torn down, after the cleanup
+    // hook, and must find `closed` set.
     env.SetInstanceData<AddonData, KeepInstanceData>(data);
     // Endpoints still bound when the environment ends (process exit, a
     // worker thread terminating) are unbound, and their threads joined,
@@ -379,8 +395,8 @@ Init(Napi::Env env, Napi::Object exports)
         std::set<NativeEndpoint *> live = data->live;
         for (NativeEndpoint *e : live)
             e->Shutdown();
+        data->closed = true;
         data->tsfn.Release();
-        delete data;
     });
     exports.Set("NativeEndpoint", NativeEndpoint::Init(env));
     exports.Set("addressOf", Napi::Function::New<AddressOf>(env, "addressOf"));

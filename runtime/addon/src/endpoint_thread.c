@@ -110,7 +110,7 @@ thread_main(void *arg)
         if (c->sync) {
             c->done = 1;
             pthread_cond_broadcast(&e->sync_cv);
-        } else {
+        } else if (!e->orphaned) {
             /* The callback may free c: it is not touched afterwards. */
             pthread_mutex_unlock(&e->mu);
             e->done(c, e->arg);
@@ -169,10 +169,12 @@ dvs_ept_release(struct dvs_ept *e)
 {
     pthread_mutex_lock(&e->mu);
     e->running = 0;
-    int queued = e->head != NULL;
-    pthread_mutex_unlock(&e->mu);
-    if (queued) /* work queued meanwhile was waiting for us */
+    /* Work queued meanwhile, or a stop, was waiting for us. Rung under
+     * the lock: once the thread sees the state it may exit and e be freed,
+     * so nothing touches e after the unlock. */
+    if (e->head || e->stopping)
         ring(e);
+    pthread_mutex_unlock(&e->mu);
 }
 
 int
@@ -203,4 +205,15 @@ dvs_ept_stop(struct dvs_ept *e)
     pthread_join(e->thread, NULL);
     pthread_cond_destroy(&e->sync_cv);
     pthread_mutex_destroy(&e->mu);
+}
+
+void
+dvs_ept_orphan(struct dvs_ept *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->orphaned = 1;
+    e->stopping = 1;
+    pthread_mutex_unlock(&e->mu);
+    ring(e);
+    pthread_detach(e->thread);
 }

@@ -72,6 +72,7 @@ struct dvs_ept {
     struct dvs_call *head, *tail;
     int running;            /* a call is executing on the thread */
     int stopping;
+    int orphaned;           /* the owner is gone: drop results, then exit */
     int dcid, ep;           /* known after a successful bind */
     int process_binding;    /* bound with mnx_bind / mnx_wait4bind */
     dvs_done_fn done;
@@ -96,6 +97,10 @@ void dvs_ept_release(struct dvs_ept *e);
 /* dvs_ept_stop makes the thread exit after the queued calls and joins it.
  * Queued calls still complete (normally with EMOLNOTBIND after unbind). */
 void dvs_ept_stop(struct dvs_ept *e);
+/* dvs_ept_orphan is dvs_ept_stop for a thread that may stay blocked (in
+ * wait4bind, which nothing can wake): it is detached, drops the results
+ * of its remaining calls, and e must stay allocated (it is leaked). */
+void dvs_ept_orphan(struct dvs_ept *e);
 /* dvs_ept_execute performs one call on the calling thread. */
 int dvs_ept_execute(struct dvs_ept *e, struct dvs_call *call);
 
