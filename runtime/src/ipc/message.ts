@@ -226,6 +226,11 @@ export function encode(msg: unknown, what: string, keep: unknown[]): Buffer {
   return raw;
 }
 
+/** fieldOffsets: byte offset of every MINIX field (checked against the C header by message.test.ts). */
+export function fieldOffsets(): Record<FieldName, number> {
+  return Object.fromEntries(Object.entries(LAYOUT).map(([f, spec]) => [f, spec[0]])) as Record<FieldName, number>;
+}
+
 const SPECS = new Map<string, readonly [number, Kind, number?]>(Object.entries(LAYOUT));
 
 /**
