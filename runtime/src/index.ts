@@ -19,3 +19,23 @@ export {
   type UpOptions,
 } from './cluster/cluster';
 export { loadConfig, checkPrograms, type LoadedConfig } from './cluster/config';
+export {
+  subscribeTrace,
+  traceHistory,
+  traceRecording,
+  mergeByCausality,
+  formatEvent,
+  typeName,
+  parseFilter,
+  toChromeTrace,
+  toJsonLines,
+  fromJsonLines,
+  type TraceEvent,
+  type TraceOp,
+  type ProtocolType,
+  type TraceSubscription,
+  type TraceFilter,
+} from './cluster/trace';
+// The IPC API (also `@dvs/runtime/ipc`). Importing it loads no native code:
+// the addon is loaded on the first bind.
+export * from './ipc';
