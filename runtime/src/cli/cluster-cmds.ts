@@ -143,12 +143,14 @@ async function cmdUp(argv: string[]): Promise<number> {
 
 /** dvs up: progress lines, then (in the foreground) the programs' output until Ctrl-C. */
 export async function up(file: string, o: { detach: boolean; verbose: boolean; seconds?: number }): Promise<number> {
-  const width = (n: string) => n.padEnd(12);
+  const loaded = loadConfig(file);
+  const pad = Math.max(11, ...loaded.config.endpoints.map((e) => e.name.length), ...loaded.config.nodes.map((n) => n.name.length));
+  const width = (n: string) => n.padEnd(pad + 1);
   const tty = process.stdout.isTTY === true;
   const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
   const showNodes = o.verbose;
   // Loading first also reports a malformed file before anything starts.
-  const nodeNames = new Set(loadConfig(file).config.nodes.map((n) => n.name));
+  const nodeNames = new Set(loaded.config.nodes.map((n) => n.name));
   const onLog = (source: string, line: string) => {
     // dvsd's own lines: only link changes, unless --verbose.
     if (nodeNames.has(source) && !showNodes && !/\blink\b/.test(line)) return;

@@ -262,3 +262,29 @@ test('a node whose dvsd dies shows as down, its endpoints dead; down still clean
     await c.down().catch(() => undefined);
   }
 });
+
+test('C and TypeScript endpoints in one 2-node cluster (samples/ts/dvs.json): .ts entries run through the hook', { timeout: 60000 }, async () => {
+  const folder = path.join(__dirname, '..', '..', '..', 'samples', 'ts');
+  const sample = JSON.parse(fs.readFileSync(path.join(folder, 'dvs.json'), 'utf8')) as {
+    cluster: { name: string };
+    endpoints: { name: string; program: { run: string; args?: string[] } }[];
+  };
+  sample.cluster.name = `mixed-${process.pid}`;
+  for (const e of sample.endpoints) e.program.run = path.resolve(folder, e.program.run);
+  const dir = path.join(tmp, 'mixed');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'dvs.json');
+  fs.writeFileSync(file, JSON.stringify(sample));
+  const c = await Cluster.up(file);
+  started.push(c);
+  try {
+    const codes = await exits(c, ['ts_kv_client', 'echo_client'], 30000);
+    assert.equal(codes.get('ts_kv_client'), 0, c.logs('ts_kv_client'));
+    assert.equal(codes.get('echo_client'), 0, c.logs('echo_client'));
+    assert.match(c.logs('ts_kv_client'), /kv-client: 100 puts and gets, 0 errors/);
+    assert.match(c.logs('echo_client'), /echo_client: 100 round trips ok/);
+    assert.match(c.logs('echo_server'), /echo-server: serving on endpoint 10/);
+  } finally {
+    await c.down();
+  }
+});
