@@ -14,8 +14,11 @@
         "../src/lib/errors.c",
         "../src/lib/ipc.c",
         "../src/lib/proc.c",
+        "../src/lib/remote.c",
         "../src/lib/table.c",
-        "../src/lib/vcopy.c"
+        "../src/lib/trace.c",
+        "../src/lib/vcopy.c",
+        "../src/lib/wire.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
