@@ -254,8 +254,8 @@ async function cmdStatus(argv: string[]): Promise<number> {
 /** dvs ps across the cluster's nodes (dvs.ts keeps `dvs ps --dir` for one node). */
 async function cmdPs(argv: string[]): Promise<number> {
   const a = parseArgs(argv, ['--cluster', '--dc'], ['--json']);
-  const c = await target(a, a.positional[0]);
   const dc = a.flags.has('--dc') ? int(a.flags.get('--dc'), '--dc', 0, 31) : undefined;
+  const c = await target(a, a.positional[0]);
   const s = await c.status();
   const rows = [['NODE', ...PS_HEADER]];
   const all: (control.ProcInfo & { nodeName: string })[] = [];

@@ -21,6 +21,11 @@ const KV = path.join(buildDir(), 'samples', 'kv');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dvs-up-test-'));
 const started: Cluster[] = [];
 
+// Killed from outside (a CI timeout): take the clusters down before going.
+process.once('SIGTERM', () => {
+  void Promise.all(started.map((c) => c.down().catch(() => undefined))).finally(() => process.exit(143));
+});
+
 after(async () => {
   for (const c of started) await c.down().catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
