@@ -221,8 +221,9 @@ export class DvsServer {
   private analyzeClosed(uri: string, text: string): void {
     const lang = langOfPath(uri);
     if (!lang) return;
-    this.analyzer.analyze({ uri, lang, text, keepTree: false });
-    this.ws.touch();
+    const prev = this.analyzer.get(uri)?.facts;
+    const state = this.analyzer.analyze({ uri, lang, text, keepTree: false });
+    this.ws.fileUpdated(prev, state.facts);
   }
 
   // ==== document sync ===================================================================
@@ -237,8 +238,9 @@ export class DvsServer {
     }
     const lang = langOfPath(uri);
     if (!lang) return;
-    this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
-    this.ws.touch();
+    const prev = this.analyzer.get(uri)?.facts;
+    const state = this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
+    this.ws.fileUpdated(prev, state.facts);
     this.schedule(uri);
   }
 
@@ -255,11 +257,12 @@ export class DvsServer {
       this.schedule(uri, true);
       return;
     }
+    const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.edit({ uri, changes: p.contentChanges, version });
     if (!state) return;
     doc.text = state.text;
     doc.version = version;
-    this.ws.touch();
+    this.ws.fileUpdated(prev, state.facts);
     this.schedule(uri);
   }
 
@@ -275,7 +278,10 @@ export class DvsServer {
         if (isConfigUri(uri)) this.ws.setConfig(uri, text);
         else this.analyzeClosed(uri, text);
       } else if (isConfigUri(uri)) this.ws.removeConfig(uri);
-      else this.analyzer.remove(uri);
+      else {
+        this.analyzer.remove(uri);
+        this.ws.touch();
+      }
     } catch (e) {
       this.connection.console.warn(`could not re-read ${uri}: ${String(e)}`);
     }
