@@ -41,9 +41,14 @@ export function toRange(r: Rng): Range {
 
 const DOCS_DIR = path.resolve(__dirname, '..', '..', '..', 'docs', 'diagnostics');
 
+const localDocs = new Map<string, string>();
+
 export function docsHref(code: string, settings: Settings): string {
   const base = settings.diagnostics.docsBaseUrl;
-  return base ? `${base.replace(/\/$/, '')}/${code}.md` : pathToFileURL(path.join(DOCS_DIR, `${code}.md`)).href;
+  if (base) return `${base.replace(/\/$/, '')}/${code}.md`;
+  let href = localDocs.get(code);
+  if (!href) localDocs.set(code, (href = pathToFileURL(path.join(DOCS_DIR, `${code}.md`)).href));
+  return href;
 }
 
 const SEND_LIKE = new Set(['send', 'sendrec', 'reply', 'notify']);
@@ -185,7 +190,7 @@ class Rules {
       if (!r || r.special) continue;
       const mine = r.own || (r.value !== undefined && this.own.some((o) => o.value === r.value));
       if (!mine) continue;
-      const bind = fileIndex(this.s.facts).bindsByVar.get(r.text)?.[0] ?? this.calls.find((c) => c.kind === 'bind' && c.ep?.text === r.name);
+      const bind = fileIndex(this.s.facts).bindsByVar.get(r.text)?.[0] ?? this.bindOf(r.value);
       const type = this.typeOfCall(call);
       this.add({
         code: 'DVS002',
@@ -195,6 +200,16 @@ class Rules {
         fixes: this.destinationFixes(call, call.ep.range, [r.value, ...this.own.map((o) => o.value)], type ? this.ws.messageType(type, this.s.uri) : undefined),
       });
     }
+  }
+
+  private bindsByValue: Map<number | undefined, CallFact> | undefined;
+
+  private bindOf(value: number | undefined): CallFact | undefined {
+    if (!this.bindsByValue) {
+      this.bindsByValue = new Map();
+      for (const c of this.calls) if (c.kind === 'bind' && c.ep) this.bindsByValue.set(this.ref(c)?.value, c);
+    }
+    return this.bindsByValue.get(value);
   }
 
   // DVS003 ------------------------------------------------------------------------------
