@@ -11,6 +11,7 @@ import type { Edit as EditT, Node, QueryMatch, Tree } from 'web-tree-sitter';
 import { Edit } from 'web-tree-sitter';
 import { type FileFacts, type Rng, emptyFacts } from './facts';
 import { extractUnit } from './extract';
+import { applyRangeChange } from './util/text';
 import type { Grammars, Lang } from './parser';
 
 interface UnitEntry {
@@ -236,21 +237,9 @@ function rebase(facts: FileFacts, from: { row: number; col: number; o: number },
   return copy(facts) as FileFacts;
 }
 
-function offsetAt(text: string, line: number, character: number): number {
-  let off = 0;
-  for (let l = 0; l < line; l++) {
-    const nl = text.indexOf('\n', off);
-    if (nl < 0) return text.length;
-    off = nl + 1;
-  }
-  return Math.min(off + character, text.length);
-}
-
 function applyChange(text: string, c: TextChange): { text: string; edit: EditT } {
   const range = c.range as NonNullable<TextChange['range']>;
-  const start = offsetAt(text, range.start.line, range.start.character);
-  const oldEnd = offsetAt(text, range.end.line, range.end.character);
-  const newText = text.slice(0, start) + c.text + text.slice(oldEnd);
+  const { text: newText, start, oldEnd } = applyRangeChange(text, { range, text: c.text });
   const lines = c.text.split('\n');
   const lastLine = lines[lines.length - 1] as string;
   const newEndPosition =

@@ -45,6 +45,7 @@ import { findDefinitions, findReferences } from './features/navigation';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
+import { applyRangeChange } from './util/text';
 import { Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
@@ -250,7 +251,7 @@ export class DvsServer {
     if (!doc) return;
     if (isConfigUri(uri)) {
       const last = p.contentChanges[p.contentChanges.length - 1];
-      const text = p.contentChanges.reduce((t, c) => ('range' in c ? applyText(t, c) : c.text), doc.text);
+      const text = p.contentChanges.reduce((t, c) => ('range' in c ? applyRangeChange(t, c).text : c.text), doc.text);
       doc.text = last && !('range' in last) ? last.text : text;
       doc.version = version;
       this.ws.setConfig(uri, doc.text);
@@ -428,19 +429,6 @@ function crossSignature(s: DocState): string {
   for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
   for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
   return parts.join('\n');
-}
-
-function applyText(text: string, c: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }): string {
-  const off = (line: number, ch: number): number => {
-    let o = 0;
-    for (let l = 0; l < line; l++) {
-      const nl = text.indexOf('\n', o);
-      if (nl < 0) return text.length;
-      o = nl + 1;
-    }
-    return Math.min(o + ch, text.length);
-  };
-  return text.slice(0, off(c.range.start.line, c.range.start.character)) + c.text + text.slice(off(c.range.end.line, c.range.end.character));
 }
 
 export function serverVersion(): string {
