@@ -89,7 +89,7 @@ export class Workspace {
   private defsGen = -1;
   private defsByName = new Map<string, DefLocation[]>();
   private valueCache = new Map<string, number | undefined>();
-  private readonly memos = new WeakMap<object, Map<string, { key: string; value: unknown }>>();
+  private readonly memos = new WeakMap<object, Map<string, { gen: number; files: number; size: number; value: unknown }>>();
 
   constructor(readonly analyzer: Analyzer) {}
 
@@ -107,13 +107,13 @@ export class Workspace {
 
   /** Cache `compute()` on `owner` until names or (with `perEdit`) any file changes. */
   memo<T>(owner: object, name: string, compute: () => T, perEdit = false): T {
-    const key = perEdit ? `${this.generation}:${this.filesVersion}:${this.analyzer.size}` : `${this.generation}:${this.analyzer.size}`;
+    const files = perEdit ? this.filesVersion : -1;
     let m = this.memos.get(owner);
     if (!m) this.memos.set(owner, (m = new Map()));
     const hit = m.get(name);
-    if (hit && hit.key === key) return hit.value as T;
+    if (hit && hit.gen === this.generation && hit.files === files && hit.size === this.analyzer.size) return hit.value as T;
     const value = compute();
-    m.set(name, { key, value });
+    m.set(name, { gen: this.generation, files, size: this.analyzer.size, value });
     return value;
   }
 
@@ -152,8 +152,15 @@ export class Workspace {
     return best;
   }
 
+  private lastConfig: { uri: string; gen: number; cfg: DvsConfig | undefined } | undefined;
+
+  /** The governing dvs.json model; rules ask for it per call, so the last answer is kept. */
   config(uri: string): DvsConfig | undefined {
-    return this.configFor(uri)?.lastGood;
+    const last = this.lastConfig;
+    if (last && last.uri === uri && last.gen === this.generation) return last.cfg;
+    const cfg = this.configFor(uri)?.lastGood;
+    this.lastConfig = { uri, gen: this.generation, cfg };
+    return cfg;
   }
 
   /** Files in the same project (same dvs.json, or all files when there is none). */
