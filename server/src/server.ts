@@ -16,6 +16,7 @@ import {
   type Diagnostic,
   type DidChangeConfigurationParams,
   type DidChangeTextDocumentParams,
+  DidChangeWatchedFilesNotification,
   type DidChangeWatchedFilesParams,
   type DidCloseTextDocumentParams,
   type DidOpenTextDocumentParams,
@@ -65,6 +66,7 @@ export class DvsServer {
   private roots: string[] = [];
   private canPullConfig = false;
   private canRefreshLenses = false;
+  private canWatchFiles = false;
   private indexing: Promise<void> | undefined;
 
   private constructor(
@@ -121,6 +123,7 @@ export class DvsServer {
     this.roots = folders.filter((u) => u.startsWith('file:')).map(uriToPath);
     this.canPullConfig = params.capabilities.workspace?.configuration === true;
     this.canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    this.canWatchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
     const init = params.initializationOptions as { settings?: unknown } | undefined;
     if (init?.settings) this.applySettings(init.settings);
     return {
@@ -140,6 +143,12 @@ export class DvsServer {
   }
 
   private async onInitialized(): Promise<void> {
+    // Closed files change on disk too (git checkout, generators): ask the editor to tell us.
+    if (this.canWatchFiles) {
+      void this.connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h,ts,tsx,mts,cts}' }, { globPattern: '**/dvs.json' }] })
+        .catch((e: unknown) => this.connection.console.warn(`could not watch files: ${String(e)}`));
+    }
     await this.pullSettings();
     this.indexing = this.indexWorkspace();
     await this.indexing;
