@@ -179,7 +179,8 @@ async function main(): Promise<void> {
 
   const table = ['| measure | target | measured |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+  const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}; load average at the end (1/5/15 min): ${load}`;
   process.stdout.write(`\n${table}\n\nmachine: ${machine}\n`);
   const doc = `# Language server benchmarks
 

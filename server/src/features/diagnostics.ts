@@ -396,7 +396,7 @@ class Rules {
     };
     for (const f of this.s.facts.fields) {
       if (!layoutOfField(f.field)) continue;
-      check(f.field, typeAt(this.ws, this.s, f.obj, f, f.caseLabel), f.range, f.write ? 'written' : 'read');
+      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read');
     }
     for (const lit of this.s.facts.literals) {
       const type = lit.pairs.find((p) => p.key === 'type')?.value;
@@ -649,10 +649,26 @@ export function undeclaredEndpointUses(ws: Workspace, s: DocState): Finding[] {
   return out;
 }
 
+const typeCache = new WeakMap<object, { gen: number; type: string | undefined }>();
+
+/**
+ * Message type at a fact, cached on the fact object. Facts of units an edit did not touch
+ * are the same objects after the edit, so only the edited unit is recomputed. Module-level
+ * TypeScript code spans units, so it is not cached.
+ */
+function cachedType(ws: Workspace, fact: { scope: string }, compute: () => string | undefined): string | undefined {
+  if (fact.scope === 'module') return compute();
+  const hit = typeCache.get(fact);
+  if (hit && hit.gen === ws.namesVersion) return hit.type;
+  const type = compute();
+  typeCache.set(fact, { gen: ws.namesVersion, type });
+  return type;
+}
+
 /** The message type a send-like call carries: its inline literal's `type`, else the variable's type. */
 export function callType(ws: Workspace, s: DocState, call: CallFact): string | undefined {
   if (call.msgPairs) return call.msgPairs.find((p) => p.key === 'type')?.value;
-  return typeAt(ws, s, call.msgVar, call, call.caseLabel);
+  return cachedType(ws, call, () => typeAt(ws, s, call.msgVar, call, call.caseLabel));
 }
 
 function isTimed(call: CallFact): boolean {
