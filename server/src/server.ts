@@ -381,11 +381,11 @@ export class DvsServer {
   }
 
   private onDefinition(p: DefinitionParams): Location[] {
-    return findDefinitions(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri));
+    return findDefinitions(this.ws, p.position, this.textOf(p.textDocument.uri));
   }
 
   private onReferences(p: ReferenceParams): Location[] {
-    return findReferences(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri), p.context.includeDeclaration);
+    return findReferences(this.ws, p.position, this.textOf(p.textDocument.uri), p.context.includeDeclaration);
   }
 
   private onCompletion(p: CompletionParams): CompletionItem[] {
