@@ -131,31 +131,31 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dvs-bench-'));
   const rows: [string, string, string, string][] = [];
   try {
-    // 1 + 2: one big file, in a project of its own.
+    // 1 + 2: one big file, in a project of its own. The file indexed at start-up is opened
+    // first (its facts are reused; only the parse is redone); then a copy written after
+    // start-up, which the server analyses from scratch.
     const big = path.join(root, 'big');
     fs.mkdirSync(big);
     fs.writeFileSync(path.join(big, 'dvs.json'), DVS_JSON);
     const text = cFile(10000);
-    const bigFile = path.join(big, 'big.c');
-    fs.writeFileSync(bigFile, text);
+    fs.writeFileSync(path.join(big, 'indexed.c'), text);
     const lineCount = text.split('\n').length;
     let client = await Client.start(big);
     let t = performance.now();
     let cpu = cpuMs(client.child.pid);
-    const first = await client.open(bigFile, text);
-    const openCold = performance.now() - t;
-    const openColdCpu = cpuMs(client.child.pid) - cpu;
-    // The first parse after loading a grammar runs ~3x slower (wasm tier-up), so also
-    // report a warm open: a second copy of the same file in its own project.
-    const warmDir = path.join(root, 'big-warm');
-    fs.mkdirSync(warmDir);
-    fs.writeFileSync(path.join(warmDir, 'dvs.json'), DVS_JSON);
+    await client.open(path.join(big, 'indexed.c'), text);
+    const openIndexed = performance.now() - t;
+    const openIndexedCpu = cpuMs(client.child.pid) - cpu;
+    const bigFile = path.join(big, 'fresh.c');
+    fs.writeFileSync(bigFile, text.replace(/handler_/g, 'fresh_handler_'));
     t = performance.now();
     cpu = cpuMs(client.child.pid);
-    await client.open(path.join(warmDir, 'big.c'), text);
-    const openWarm = performance.now() - t;
-    const openWarmCpu = cpuMs(client.child.pid) - cpu;
-    rows.push([`10,000-line C file (${lineCount} lines, ${Math.round(text.length / 1024)} KB): didOpen → diagnostics, first / warm`, `< ${TARGETS.openMs} ms`, `${ms(openCold)} / ${ms(openWarm)} (${first.length} findings)`, `${openColdCpu} / ${openWarmCpu} ms`]);
+    const first = await client.open(bigFile, fs.readFileSync(bigFile, 'utf8'));
+    const openFresh = performance.now() - t;
+    const openFreshCpu = cpuMs(client.child.pid) - cpu;
+    const size = `${lineCount} lines, ${Math.round(text.length / 1024)} KB`;
+    rows.push([`10,000-line C file (${size}) not seen before: didOpen → diagnostics`, `< ${TARGETS.openMs} ms`, `${ms(openFresh)} (${first.length} findings)`, `${openFreshCpu} ms`]);
+    rows.push([`the same file indexed at start-up: didOpen → diagnostics`, `< ${TARGETS.openMs} ms`, ms(openIndexed), `${openIndexedCpu} ms`]);
 
     const lines = text.split('\n');
     const editable = lines.map((l, i) => ({ l, i })).filter((x) => /m[12]_i1 = \d+;/.test(x.l));
@@ -220,8 +220,8 @@ Notes:
 - "server CPU time" is the user + system time the server process spent (from
   \`/proc/<pid>/stat\`, 10 ms resolution). When the load average is well above the
   number of cores, the wall-clock column mostly measures waiting for a CPU.
-- "first" includes the first parse after the grammar is loaded, which runs about 3×
-  slower than later ones (WebAssembly tier-up); "warm" is a second file of the same size.
+- A file indexed at start-up keeps its facts per top-level unit, so opening it only
+  reparses; a file the server has not seen is queried and analysed in full.
 - An edit is applied with \`tree.edit\` and an incremental reparse; only the top-level
   units whose text changed are queried again, the others keep their facts.
 - Memory is the server process's resident set; the WebAssembly heap does not shrink.
