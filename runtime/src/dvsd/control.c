@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dvsd.h"
+#include "proxy.h"
 
 void
 buf_printf(struct buf *b, const char *fmt, ...)
@@ -222,7 +223,9 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
     } else if (!strcmp(w[0], "help")) {
         buf_printf(out, "{\"ok\":true,\"requests\":[\"info\",\"ps [DC]\","
                         "\"lclbind DC PID EP\",\"unbind DC EP\","
-                        "\"wakeup DC EP\",\"shutdown\",\"help\"]}");
+                        "\"wakeup DC EP\",\"rmtbind DC EP NODE [NAME]\","
+                        "\"links\",\"link cut|restore NODE\",\"shutdown\","
+                        "\"help\"]}");
     } else if (!strcmp(w[0], "info") && n == 1) {
         do_info(d, out);
     } else if (!strcmp(w[0], "ps") && n <= 2) {
@@ -246,6 +249,24 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
             reply_error(out, c, "%s failed: %s", w[0], mnx_strerror(c));
         else
             buf_printf(out, "{\"ok\":true}");
+    } else if (!strcmp(w[0], "rmtbind") && (n == 4 || n == 5)) {
+        if (parse_int(w[1], &a) || parse_int(w[2], &b) || parse_int(w[3], &c))
+            reply_error(out, EMOLBADVALUE,
+                        "usage: rmtbind DC EP NODE [NAME] (integers, name up to 15)");
+        else if ((c = mnx_rmtbind(a, n == 5 ? w[4] : "remote", b, c)) < 0)
+            reply_error(out, c, "rmtbind failed: %s", mnx_strerror(c));
+        else
+            buf_printf(out, "{\"ok\":true,\"endpoint\":%d}", c);
+    } else if (!strcmp(w[0], "links") && n == 1) {
+        proxy_links_json(out);
+    } else if (!strcmp(w[0], "link") && n == 3 &&
+               (!strcmp(w[1], "cut") || !strcmp(w[1], "restore"))) {
+        if (parse_int(w[2], &a))
+            reply_error(out, EMOLBADVALUE, "usage: link cut|restore NODE");
+        else if ((c = proxy_cut(a, w[1][0] == 'c')) < 0)
+            reply_error(out, c, "node %d is not a peer of this node", a);
+        else
+            buf_printf(out, "{\"ok\":true}");
     } else if (!strcmp(w[0], "shutdown") && n == 1) {
         buf_printf(out, "{\"ok\":true}");
         return 1;
@@ -253,7 +274,8 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
         reply_error(out, EMOLBADREQUEST,
                     "unknown request '%.64s' with %d argument(s); expected one "
                     "of: info, ps [DC], lclbind DC PID EP, unbind DC EP, "
-                    "wakeup DC EP, shutdown, help",
+                    "wakeup DC EP, rmtbind DC EP NODE [NAME], links, "
+                    "link cut|restore NODE, shutdown, help",
                     w[0], n - 1);
     }
     return 0;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dvsd.h"
+#include "proxy.h"
 
 #define MAX_CLIENTS 64
 #define MAX_LINE 4096
@@ -63,10 +64,13 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: dvsd [--dir DIR] [--node-id N] [--name NAME]\n"
-            "            [--dc ID:NAME[:NR_PROCS:NR_TASKS:NR_SYSPROCS]]...\n"
+            "            [--dc ID:NAME[:NR_PROCS:NR_TASKS:NR_SYSPROCS[:NODE,...]]]...\n"
+            "            [--listen HOST:PORT --secret-file FILE] [--peer ID=HOST:PORT]...\n"
             "Runs one DVS IPC node in the foreground. DIR defaults to "
             "$DVS_NODE or %s.\nWithout --dc it creates DC 0 'dc0' with 64 "
-            "procs, 8 tasks, 16 system slots.\n",
+            "procs, 8 tasks, 16 system slots.\n"
+            "--listen/--peer connect this node to the others (TCP proxies,\n"
+            "authenticated with the secret in FILE, at least 16 bytes).\n",
             dvst_default_node_dir());
 }
 
@@ -77,11 +81,20 @@ parse_dc(const char *spec, dc_usr_t *dc)
     dc->dc_nr_procs = 64;
     dc->dc_nr_tasks = 8;
     dc->dc_nr_sysprocs = 16;
-    char name[64] = "";
-    int n = sscanf(spec, "%d:%63[^:]:%d:%d:%d", &dc->dc_dcid, name,
-                   &dc->dc_nr_procs, &dc->dc_nr_tasks, &dc->dc_nr_sysprocs);
-    if (n != 2 && n != 5)
+    char name[64] = "", nodes[128] = "";
+    int n = sscanf(spec, "%d:%63[^:]:%d:%d:%d:%127s", &dc->dc_dcid, name,
+                   &dc->dc_nr_procs, &dc->dc_nr_tasks, &dc->dc_nr_sysprocs,
+                   nodes);
+    if (n != 2 && n != 5 && n != 6)
         return -1;
+    for (char *save = NULL, *tok = strtok_r(nodes, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long id = strtol(tok, &end, 10);
+        if (*end || id < 0 || id >= NR_NODES)
+            return -1;
+        dc->dc_nodes |= 1UL << id;
+    }
     if (strlen(name) >= MAXPROCNAME)
         return -2;
     strcpy(dc->dc_name, name);
@@ -263,6 +276,8 @@ shutdown_node(struct dvsd *d)
     unlink(path);
     snprintf(path, sizeof(path), "%s/dvsd.pid", d->dir);
     unlink(path);
+    snprintf(path, sizeof(path), "%s/px.fifo", d->dir);
+    unlink(path);
     log_msg("node %d stopped", d->nodeid);
 }
 
@@ -270,7 +285,9 @@ int
 main(int argc, char **argv)
 {
     struct dvsd d = {.nodeid = 0};
-    const char *name = NULL;
+    const char *name = NULL, *listen_on = NULL, *secret_file = NULL;
+    const char *peers[NR_NODES];
+    int npeers = 0;
     dc_usr_t dcs[NR_DCS];
     int ndcs = 0;
     snprintf(d.dir, sizeof(d.dir), "%s", dvst_default_node_dir());
@@ -298,6 +315,19 @@ main(int argc, char **argv)
             }
         } else if (!strcmp(a, "--name")) {
             name = v;
+        } else if (!strcmp(a, "--listen")) {
+            listen_on = v;
+        } else if (!strcmp(a, "--secret-file")) {
+            secret_file = v;
+        } else if (!strcmp(a, "--peer")) {
+            int id;
+            char hp[128];
+            if (npeers == NR_NODES || sscanf(v, "%d=%127s", &id, hp) != 2 ||
+                id < 0 || id >= NR_NODES || !strchr(hp, ':')) {
+                fprintf(stderr, "dvsd: bad --peer '%s': expected ID=HOST:PORT\n", v);
+                return 2;
+            }
+            peers[npeers++] = v;
         } else if (!strcmp(a, "--dc")) {
             if (ndcs == NR_DCS) {
                 fprintf(stderr, "dvsd: at most %d DCs\n", NR_DCS);
@@ -321,6 +351,10 @@ main(int argc, char **argv)
     }
     if (ndcs == 0)
         parse_dc("0:dc0", &dcs[ndcs++]);
+    if ((listen_on || npeers) && !(listen_on && secret_file)) {
+        fprintf(stderr, "dvsd: --listen, --peer and --secret-file go together\n");
+        return 2;
+    }
     char nodename[MAXPROCNAME];
     snprintf(nodename, sizeof(nodename), "%s", name ? name : "");
     if (!name)
@@ -393,6 +427,18 @@ main(int argc, char **argv)
         return 1;
     }
     add_fd(d.epfd, bfd, TAG_BIND);
+    if (proxy_start(&d, listen_on, secret_file) < 0) {
+        unlink(path);
+        return 1;
+    }
+    for (int i = 0; i < npeers; i++) {
+        int id = atoi(peers[i]);
+        if (id == d.nodeid || proxy_add_peer(id, strchr(peers[i], '=') + 1) < 0) {
+            fprintf(stderr, "dvsd: bad --peer '%s'\n", peers[i]);
+            unlink(path);
+            return 2;
+        }
+    }
     log_msg("node %d (%s) ready at %s with %d DC(s)", d.nodeid, nodename,
             d.dir, ndcs);
 
@@ -412,6 +458,8 @@ main(int argc, char **argv)
                 d.stopping = 1;
             } else if (tag == TAG_BIND) {
                 watch_scan(&d);
+            } else if (tag >= PX_TAG_FIRST && tag < PX_TAG_LAST) {
+                proxy_event(tag, evs[i].events);
             } else if (tag >= WATCH_TAG_BASE) {
                 watch_event(&d, tag);
             } else if (tag >= TAG_CLIENT_BASE &&

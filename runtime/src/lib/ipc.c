@@ -12,11 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc_internal.h"
 #include "proc.h"
 
 /* Who may take a message from c right now? */
-static int
-ready_for(const struct dvst_slot *x, int c)
+int
+dvsi_ready_for(const struct dvst_slot *x, int c)
 {
     uint32_t f = atomic_load_explicit(&x->rts_flags, memory_order_relaxed);
     return (f & RECEIVING) && !(f & SENDING) &&
@@ -26,8 +27,8 @@ ready_for(const struct dvst_slot *x, int c)
 /* deliver copies m into the waiting dst, stamps the true source and wakes
  * it. The blocked bit is cleared last so that dst, which may be spinning
  * on its flags without the lock, sees a complete message. */
-static void
-deliver(struct dvst_slot *dst, const message *m, int src_ep)
+void
+dvsi_deliver(struct dvst_slot *dst, const message *m, int src_ep)
 {
     dst->msg = *m;
     dst->msg.m_source = src_ep;
@@ -55,7 +56,7 @@ enqueue(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
 
 /* first_sender finds the oldest slot queued on me that src accepts. */
 static struct dvst_slot *
-first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
+dvsi_first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
 {
     if (me->nqueued <= 0)
         return NULL;
@@ -76,8 +77,8 @@ first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
 
 /* take copies the queued sender's message out and releases the sender: a
  * plain send returns OK, a sendrec goes on waiting for the reply. */
-static void
-take(struct dvst_slot *me, struct dvst_slot *s, message *m)
+void
+dvsi_take(struct dvst_slot *me, struct dvst_slot *s, message *m)
 {
     *m = s->msg;
     m->m_source = s->endpoint;
@@ -88,6 +89,16 @@ take(struct dvst_slot *me, struct dvst_slot *s, message *m)
     if (f & RECEIVING) {
         atomic_store_explicit(&s->rts_flags, f & ~SENDING,
                               memory_order_release);
+    } else if (f & REMOTE) {
+        /* A surrogate's sender waits on another node: acknowledge the
+         * receipt only now, keeping the rendezvous end to end. */
+        s->px_cmd = CMD_SEND_ACK;
+        s->px_rcode = OK;
+        s->px_from = me->endpoint;
+        s->px_node = s->nodeid;
+        s->px_peer = s->endpoint;
+        atomic_store(&s->rts_flags, (f & ~SENDING) | RMTOPER);
+        dvst_px_note();
     } else {
         s->rcode = OK;
         atomic_store_explicit(&s->rts_flags, f & ~SENDING,
@@ -98,14 +109,14 @@ take(struct dvst_slot *me, struct dvst_slot *s, message *m)
 
 /* notify_bit returns the s_id of a system slot (its bit in the pending
  * bitmaps), or -1 for a user slot. */
-static int
-notify_bit(const dc_usr_t *dc, int p_nr)
+int
+dvsi_notify_bit(const dc_usr_t *dc, int p_nr)
 {
     return p_nr < dc->dc_nr_sysprocs ? p_nr + dc->dc_nr_tasks : -1;
 }
 
-static void
-build_notify(message *m, int src_ep, int src_nr, long value)
+void
+dvsi_build_notify(message *m, int src_ep, int src_nr, long value)
 {
     memset(m, 0, sizeof(*m));
     m->m_source = src_ep;
@@ -117,7 +128,7 @@ build_notify(message *m, int src_ep, int src_nr, long value)
 /* take_notify delivers the lowest pending notification accepted by src
  * into m; returns 1 if there was one. */
 static int
-take_notify(struct dvst_table *t, struct dvst_slot *me, int src, message *m)
+dvsi_take_notify(struct dvst_table *t, struct dvst_slot *me, int src, message *m)
 {
     const dc_usr_t *dc = &t->dcs[me->dcid].usr;
     for (int w = 0; w < (int)DVST_NOTIFY_WORDS; w++) {
@@ -130,7 +141,7 @@ take_notify(struct dvst_table *t, struct dvst_slot *me, int src, message *m)
             if (src != ANY && s->endpoint != src)
                 continue;
             me->notify_pending[w] &= ~(1ULL << (bit % 64));
-            build_notify(m, s->endpoint, nr, me->ntfy_value);
+            dvsi_build_notify(m, s->endpoint, nr, me->ntfy_value);
             me->ntfy_value = 0;
             return 1;
         }
@@ -138,16 +149,26 @@ take_notify(struct dvst_table *t, struct dvst_slot *me, int src, message *m)
     return 0;
 }
 
+static int
+is_remote(const struct dvst_slot *s)
+{
+    return atomic_load_explicit(&s->rts_flags, memory_order_relaxed) & REMOTE;
+}
+
 /* cancel undoes a blocked call that timed out (lock held). */
 static void
 cancel(struct dvst_table *t, struct dvst_slot *me)
 {
     uint32_t f = atomic_load(&me->rts_flags);
-    if (f & SENDING) {
+    if ((f & SENDING) && !(f & RMTOPER) && !me->px_cmd) {
         struct dvst_slot *dst;
-        if (proc_lookup(t, me->dcid, me->sendto, &dst) == OK)
+        if (proc_lookup(t, me->dcid, me->sendto, &dst) == OK && !is_remote(dst))
             dst->nqueued--;
     }
+    /* A remote call abandoned here may still complete on the peer node;
+     * its late acknowledgement finds nobody waiting and is dropped. */
+    me->px_cmd = 0;
+    f &= ~RMTOPER;
     me->sendto = me->getfrom = NONE;
     me->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
     atomic_store(&me->rts_flags, f & ~BLOCKED_MASK);
@@ -195,8 +216,29 @@ dst_slot(struct dvst_table *t, struct binding *b, int ep, int dead_code,
     uint32_t f = atomic_load(&(*out)->rts_flags);
     if ((f & SLOT_FREE) || (*out)->endpoint != ep)
         return dead_code;
-    if (f & REMOTE) /* proxies arrive with the multi-node runtime */
+    return OK;
+}
+
+/* queue_remote hands the caller's call to the node's proxy: the caller
+ * blocks (flags) until the peer node answers (lock held). */
+static int
+queue_remote(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
+             const message *m, uint16_t cmd, uint32_t flags)
+{
+    if ((t->nodes[dst->nodeid].n_flags & NODE_UP) != NODE_UP)
         return EMOLNOTCONN;
+    if (m)
+        me->msg = *m;
+    me->px_cmd = cmd;
+    me->px_node = dst->nodeid;
+    me->px_peer = dst->endpoint;
+    me->sendto = dst->endpoint;
+    me->sendseq = ++t->sendseq;
+    me->rmtsent++;
+    atomic_store_explicit(&me->rts_flags,
+                          atomic_load(&me->rts_flags) | flags | RMTOPER,
+                          memory_order_relaxed);
+    dvst_px_note();
     return OK;
 }
 
@@ -219,8 +261,18 @@ do_send(int dst_ep, message *m, long to_ms)
     dvst_lock(t);
     if ((rc = dst_slot(t, b, dst_ep, EMOLDSTDIED, &dst)) < 0)
         goto out;
-    if (ready_for(dst, b->ep)) {
-        deliver(dst, m, b->ep);
+    if (is_remote(dst)) {
+        if (to_ms == TIMEOUT_NOWAIT) {
+            rc = EMOLAGAIN; /* a remote rendezvous always waits */
+            goto out;
+        }
+        if ((rc = queue_remote(t, me, dst, m, CMD_SEND_MSG, SENDING)) < 0)
+            goto out;
+        dvst_unlock(t);
+        return finish(t, b, NULL, has_dl ? &dl : NULL, NULL);
+    }
+    if (dvsi_ready_for(dst, b->ep)) {
+        dvsi_deliver(dst, m, b->ep);
         me->lclsent++;
         goto out;
     }
@@ -263,11 +315,11 @@ do_receive(int src_ep, message *m, long to_ms, int rcvrqst)
         goto out;
     }
     /* Pending notifications go first; rcvrqst never looks at them. */
-    if (!rcvrqst && take_notify(t, me, src_ep, m))
+    if (!rcvrqst && dvsi_take_notify(t, me, src_ep, m))
         goto out;
-    struct dvst_slot *s = first_sender(t, me, src_ep);
+    struct dvst_slot *s = dvsi_first_sender(t, me, src_ep);
     if (s) {
-        take(me, s, m);
+        dvsi_take(me, s, m);
         b->last_peer = s;
         goto out;
     }
@@ -313,9 +365,23 @@ do_sendrec(int dst_ep, message *m, long to_ms)
     dvst_lock(t);
     if ((rc = dst_slot(t, b, dst_ep, EMOLDEADSRCDST, &dst)) < 0)
         goto out;
+    if (is_remote(dst)) {
+        /* No acknowledgement for a remote sendrec: the reply is one. */
+        if (to_ms == TIMEOUT_NOWAIT) {
+            rc = EMOLAGAIN;
+            goto out;
+        }
+        if ((rc = queue_remote(t, me, dst, m, CMD_SNDREC_MSG,
+                               SENDING | RECEIVING)) < 0)
+            goto out;
+        me->getfrom = dst_ep;
+        me->misc_flags |= MIS_SENDREC;
+        dvst_unlock(t);
+        return finish(t, b, NULL, has_dl ? &dl : NULL, m);
+    }
     uint32_t flags = RECEIVING;
-    if (ready_for(dst, b->ep)) {
-        deliver(dst, m, b->ep);
+    if (dvsi_ready_for(dst, b->ep)) {
+        dvsi_deliver(dst, m, b->ep);
         me->lclsent++;
     } else if (to_ms == TIMEOUT_NOWAIT) {
         rc = EMOLAGAIN;
@@ -363,7 +429,18 @@ do_reply(int dst_ep, message *m)
         rc = EMOLPROCSTS;
         goto out;
     }
-    deliver(dst, m, b->ep);
+    if (is_remote(dst)) {
+        /* The client's node delivers it and acknowledges: like the
+         * original, a remote reply returns only then. */
+        atomic_store(&dst->rts_flags, f & ~RECEIVING);
+        dst->getfrom = NONE;
+        dst->misc_flags &= ~MIS_SENDREC;
+        if ((rc = queue_remote(t, me, dst, m, CMD_REPLY_MSG, SENDING)) < 0)
+            goto out;
+        dvst_unlock(t);
+        return finish(t, b, NULL, NULL, NULL);
+    }
+    dvsi_deliver(dst, m, b->ep);
     me->lclsent++;
 out:
     dvst_unlock(t);
@@ -395,8 +472,8 @@ do_notify(int src_nr_override, int dst_ep, long value)
             goto out;
         }
     }
-    int bit = notify_bit(dc, from->nr);
-    if (bit < 0 || notify_bit(dc, me->nr) < 0) {
+    int bit = dvsi_notify_bit(dc, from->nr);
+    if (bit < 0 || dvsi_notify_bit(dc, me->nr) < 0) {
         rc = EMOLPRIVILEGES; /* only system processes notify */
         goto out;
     }
@@ -406,16 +483,25 @@ do_notify(int src_nr_override, int dst_ep, long value)
         rc = EMOLENDPOINT;
         goto out;
     }
-    if (ready_for(dst, from->endpoint) &&
+    if (is_remote(dst)) {
+        /* Fire and forget: released once the proxy has taken it. */
+        message n;
+        dvsi_build_notify(&n, from->endpoint, from->nr, value);
+        if ((rc = queue_remote(t, me, dst, &n, CMD_NTFY_MSG, SENDING)) < 0)
+            goto out;
+        dvst_unlock(t);
+        return finish(t, b, NULL, NULL, NULL);
+    }
+    if (dvsi_ready_for(dst, from->endpoint) &&
         !(dst->misc_flags & (MIS_RCVRQST | MIS_SENDREC))) {
         message n;
-        build_notify(&n, from->endpoint, from->nr, value | dst->ntfy_value);
+        dvsi_build_notify(&n, from->endpoint, from->nr, value | dst->ntfy_value);
         dst->ntfy_value = 0;
-        deliver(dst, &n, from->endpoint);
+        dvsi_deliver(dst, &n, from->endpoint);
         me->lclsent++;
         goto out;
     }
-    if (notify_bit(dc, dst->nr) < 0) {
+    if (dvsi_notify_bit(dc, dst->nr) < 0) {
         rc = EMOLPRIVILEGES; /* no pending bitmap for user slots */
         goto out;
     }

@@ -37,7 +37,13 @@ dvst_futex_wake(_Atomic uint32_t *addr, int n)
 /* Wakes owed by the thread that holds the table lock. */
 #define MAX_DEFERRED 16
 static __thread struct dvst_slot *deferred[MAX_DEFERRED];
-static __thread int ndeferred, holding_lock;
+static __thread int ndeferred, holding_lock, px_pending;
+
+void
+dvst_px_note(void)
+{
+    px_pending = 1;
+}
 
 static void
 ring(struct dvst_slot *s)
@@ -56,6 +62,26 @@ dvst_wake(struct dvst_slot *s)
         deferred[ndeferred++] = s;
     else
         ring(s);
+}
+
+void
+dvst_px_ring(struct dvst_table *t)
+{
+    /* The daemon sleeps in epoll on <node dir>/px.fifo and arms px_armed
+     * before it looks for work: one byte wakes it, and only when it may be
+     * asleep. */
+    static int fd = -1;
+    if (!atomic_exchange(&t->px_armed, 0))
+        return;
+    if (fd < 0) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/px.fifo", dvst_default_node_dir());
+        fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return; /* no proxy runs: the work fails when links are checked */
+    }
+    char c = 'x';
+    (void)!write(fd, &c, 1);
 }
 
 void
@@ -204,6 +230,10 @@ dvst_unlock(struct dvst_table *t)
     for (int i = 0; i < ndeferred; i++)
         ring(deferred[i]);
     ndeferred = 0;
+    if (px_pending) {
+        px_pending = 0;
+        dvst_px_ring(t);
+    }
 }
 
 void
@@ -271,6 +301,22 @@ dvst_dc_init(struct dvst_table *t, const dc_usr_t *usr)
 void
 dvst_end_wait(struct dvst_slot *s, int code)
 {
+    uint32_t f0 = atomic_load(&s->rts_flags);
+    if ((f0 & REMOTE) && (f0 & BLOCKED_MASK)) {
+        /* A surrogate waits for a process on another node: tell that node,
+         * through our proxy, with the error as the acknowledgement. */
+        s->px_cmd = 0x2001; /* CMD_SEND_ACK, see wire.h */
+        s->px_rcode = code;
+        s->px_from = (f0 & SENDING) ? s->sendto : s->getfrom;
+        s->px_node = s->nodeid;
+        s->px_peer = s->endpoint;
+        s->getfrom = s->sendto = NONE;
+        s->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
+        atomic_store(&s->rts_flags, (f0 & ~BLOCKED_MASK) | RMTOPER);
+        s->rcode = code;
+        px_pending = 1; /* dvst_unlock rings the proxy */
+        return;
+    }
     s->rcode = code;
     s->getfrom = s->sendto = NONE;
     s->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);

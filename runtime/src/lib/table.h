@@ -26,13 +26,19 @@
 #include "m3ipc.h"
 
 #define DVST_MAGIC 0x31535644u /* "DVS1" */
-#define DVST_VERSION 1
+#define DVST_VERSION 2
 #define DVST_SLOTS (NR_TASKS + NR_PROCS)
 #define DVST_NOTIFY_WORDS ((NR_TASKS + NR_SYS_PROCS + 63) / 64)
 
 /* Internal misc flag: the owner is inside sendrec, so notifications stay
  * pending until the reply arrives (MINIX's REPLY_PENDING). */
 #define MIS_SENDREC 0x20000
+
+/* Node link flags (node_usr_t.n_flags), as in /proc/dvs/nodes. */
+#define NODE_ATTACHED 0x2
+#define NODE_SCONNECTED 0x4
+#define NODE_RCONNECTED 0x8
+#define NODE_UP (NODE_SCONNECTED | NODE_RCONNECTED)
 
 /* The blocked bits a waiter waits on. */
 #define BLOCKED_MASK (SENDING | RECEIVING)
@@ -63,6 +69,17 @@ struct dvst_slot {
     long ntfy_value;           /* (lock) ORed mnx_ntfy_value arguments */
     uint64_t lclsent, rmtsent, lclcopy, rmtcopy; /* (lock) counters */
     char name[MAXPROCNAME];    /* (lock) */
+
+    /* Work for the node's proxy (valid while RMTOPER is set), and the
+     * state of a remote operation the owner waits for. */
+    uint16_t px_cmd;           /* (lock) wire command to send */
+    int32_t px_node;           /* (lock) node it goes to */
+    int32_t px_peer;           /* (lock) endpoint it is for */
+    int32_t px_from;           /* (lock) acks from surrogates: our endpoint */
+    int32_t px_rcode;          /* (lock) result carried by an ack */
+    int32_t vc_src, vc_dst;    /* (lock) remote vcopy parties */
+    uint64_t vc_saddr, vc_daddr;
+    uint32_t vc_bytes;
 } __attribute__((aligned(64)));
 
 struct dvst_dc {
@@ -76,6 +93,7 @@ struct dvst_table {
     pthread_mutex_t lock;     /* robust, process-shared */
     _Atomic uint32_t bind_seq; /* futex: bumped on every bind/unbind */
     _Atomic int32_t daemon_pid;
+    _Atomic uint32_t px_armed; /* dvsd waits for work: ring its FIFO */
     uint64_t sendseq;         /* (lock) source of slot sendseq */
     uint64_t repairs;         /* (lock) how many times a dead owner was repaired */
     dvs_usr_t dvs;            /* (lock) */
@@ -138,6 +156,11 @@ void dvst_end_wait(struct dvst_slot *s, int code);
 void dvst_fill_procinfo(const struct dvst_slot *s, proc_usr_t *p);
 /* dvst_starttime reads field 22 of /proc/<pid>/stat; 0 if it cannot. */
 uint64_t dvst_starttime(pid_t pid);
+
+/* dvst_px_ring tells the node's proxy that a slot has RMTOPER work;
+ * dvst_px_note asks dvst_unlock to do it once the lock is released. */
+void dvst_px_ring(struct dvst_table *t);
+void dvst_px_note(void);
 
 /* futex helpers on shared (not private) mappings. */
 int dvst_futex_wait(_Atomic uint32_t *addr, uint32_t val,

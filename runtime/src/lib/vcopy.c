@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include "proc.h"
+#include "wire.h"
 
 /* xfer moves n bytes with process_vm_readv (read = 1) or _writev,
  * resuming after partial transfers. */
@@ -72,7 +73,7 @@ party(struct dvst_table *t, struct binding *b, int ep, int died,
     if ((f & SLOT_FREE) || s->endpoint != ep)
         return died;
     if (f & REMOTE)
-        return EMOLNOTCONN; /* remote copies come with the proxies */
+        return OK; /* its node checks its state */
     if (s == b->slot)
         return OK;
     if (f & ONCOPY)
@@ -80,6 +81,33 @@ party(struct dvst_table *t, struct binding *b, int ep, int died,
     /* A third party must sit still: blocked receiving, e.g. in sendrec. */
     if (!(f & RECEIVING) || (f & SENDING))
         return EMOLPROCSTS;
+    return OK;
+}
+
+/* remote_copy hands a copy with one remote party to the proxies: the
+ * requester must be the other party (lock held). */
+static int
+remote_copy(struct dvst_table *t, struct binding *b, struct dvst_slot *s,
+            const void *saddr, struct dvst_slot *d, void *daddr, int bytes,
+            int src_remote)
+{
+    struct dvst_slot *me = b->slot, *far = src_remote ? s : d;
+    if ((src_remote ? d : s) != me)
+        return EMOLNOSYS; /* third-party copies across nodes: not yet */
+    if ((t->nodes[far->nodeid].n_flags & NODE_UP) != NODE_UP)
+        return EMOLNOTCONN;
+    me->vc_src = s->endpoint;
+    me->vc_dst = d->endpoint;
+    me->vc_saddr = (uint64_t)(uintptr_t)saddr;
+    me->vc_daddr = (uint64_t)(uintptr_t)daddr;
+    me->vc_bytes = (uint32_t)bytes;
+    me->px_cmd = src_remote ? CMD_COPYOUT_RQST : CMD_COPYIN_DATA;
+    me->px_node = far->nodeid;
+    me->px_peer = far->endpoint;
+    me->sendto = far->endpoint;
+    me->sendseq = ++t->sendseq;
+    atomic_store(&me->rts_flags, atomic_load(&me->rts_flags) | SENDING | RMTOPER);
+    dvst_px_note();
     return OK;
 }
 
@@ -105,6 +133,16 @@ mnx_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
     if ((rc = party(t, b, src_ep, EMOLSRCDIED, &s)) < 0 ||
         (rc = party(t, b, dst_ep, EMOLDSTDIED, &d)) < 0)
         goto out;
+    int rs = atomic_load(&s->rts_flags) & REMOTE;
+    int rd = atomic_load(&d->rts_flags) & REMOTE;
+    if (rs || rd) {
+        rc = remote_copy(t, b, s, src_addr, d, dst_addr, bytes, rs);
+        if (rc < 0)
+            goto out;
+        dvst_unlock(t);
+        rc = proc_wait(b, NULL, NULL);
+        return rc < 0 ? rc : b->slot->rcode;
+    }
     if (s->lpid == d->lpid) {
         rc = EMOLPERM; /* same thread group: a plain memcpy's job */
         goto out;
