@@ -7,3 +7,15 @@ export * as control from './cluster/control';
 export { startNode, stopNode, isRunning, logPath, type NodeSpec, type DcSpec } from './cluster/node';
 export { runProgram, type RunSpec, type Running } from './cluster/launch';
 export { defaultNodeDir, nodesRoot, dvsdPath, buildDir } from './cluster/paths';
+export {
+  Cluster,
+  ConfigLoadError,
+  clusterDir,
+  runningClusters,
+  dvsdSupportsMultiNode,
+  type ClusterStatus,
+  type ClusterNodeInfo,
+  type LinkInfo,
+  type UpOptions,
+} from './cluster/cluster';
+export { loadConfig, checkPrograms, type LoadedConfig } from './cluster/config';

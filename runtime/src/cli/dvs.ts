@@ -10,17 +10,22 @@ import * as control from '../cluster/control';
 import { runProgram, type Running } from '../cluster/launch';
 import { isRunning, logPath, startNode, stopNode, type DcSpec } from '../cluster/node';
 import { buildDir, defaultNodeDir, nodesRoot } from '../cluster/paths';
+import { runningClusters } from '../cluster/cluster';
+import { builtinClusterFile, CliUsageError, CLUSTER_HELP, clusterCommand, up } from './cluster-cmds';
 
-const HELP = `dvs - run and inspect DVS IPC nodes
+const HELP = `dvs - run and inspect DVS IPC clusters and nodes
 
-usage:
+${CLUSTER_HELP}
+
+node commands (one node, by its directory):
   dvs node start [--dir DIR] [--node-id N] [--name NAME] [--dc ID:NAME[:PROCS:TASKS:SYSPROCS]]...
                               start a node daemon (detached; log in DIR/dvsd.log)
   dvs node stop [--dir DIR]   stop it: blocked callers get EMOLSHUTDOWN
   dvs node status [--dir DIR] [--json]
                               the node, its DCs and how many endpoints are bound
-  dvs ps [--dir DIR] [--dc N] [--json]
-                              the process table: endpoint, pid, state, counters
+  dvs ps --dir DIR [--dc N] [--json]
+                              the process table of one node: endpoint, pid, state, counters
+                              (without --dir and no cluster running: the default node)
   dvs run [--dir DIR] [--dc N] [--ep EP] -- PROGRAM [ARGS...]
                               run PROGRAM on the node; with --ep the launcher binds it
                               (the program calls mnx_wait4bind()); exits with its status
@@ -30,7 +35,7 @@ usage:
 
 DIR defaults to $DVS_NODE, else ${defaultNodeDir({})}.`;
 
-class UsageError extends Error {}
+class UsageError extends CliUsageError {}
 
 interface Parsed {
   flags: Map<string, string[]>;
@@ -271,12 +276,27 @@ export async function main(argv: string[]): Promise<number> {
     case 'node':
       return cmdNode(rest);
     case 'ps':
+      // Across the running cluster, unless a node is named (--dir) or none runs.
+      if (!rest.includes('--dir') && (runningClusters().length > 0 || rest.some((a) => a.endsWith('.json')))) {
+        return clusterCommand('ps', rest);
+      }
       return cmdPs(rest);
+    case 'up':
+    case 'status':
+    case 'down':
+    case 'kill':
+    case 'restart':
+    case 'logs':
+    case 'link':
+    case 'migrate':
+      return clusterCommand(cmd, rest);
+    case undefined:
+      // No arguments: the built-in sample cluster, in the foreground.
+      return up(builtinClusterFile(), { detach: false, verbose: false });
     case 'run':
       return cmdRun(rest);
     case 'demo':
       return cmdDemo(rest);
-    case undefined:
     case 'help':
     case '--help':
     case '-h':
@@ -298,7 +318,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: Error) => {
-      if (err instanceof UsageError) {
+      if (err instanceof CliUsageError) {
         console.error(`dvs: ${err.message}\nrun 'dvs help' for usage`);
         process.exit(2);
       }

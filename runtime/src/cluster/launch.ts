@@ -4,6 +4,7 @@
  * and binds it with lclbind while the program waits in mnx_wait4bind().
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 
 import * as control from './control';
@@ -16,6 +17,15 @@ export interface RunSpec {
   /** Bind the process to this endpoint; omit to let it bind itself. */
   endpoint?: number;
   cwd?: string;
+  /** More environment variables for the program. */
+  env?: NodeJS.ProcessEnv;
+  /** A command prefix the program runs under, e.g. ['ip', 'netns', 'exec', NS]. */
+  wrap?: string[];
+  /**
+   * Send stdout and stderr to this file (appended) instead of onLine, and run
+   * the program in its own process group so it outlives the launcher.
+   */
+  logFile?: string;
   /** Receives each output line of the program (stdout and stderr). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
@@ -30,21 +40,30 @@ export interface Running {
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
 
 export async function runProgram(spec: RunSpec): Promise<Running> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DVS_NODE: spec.dir };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(spec.env ?? {}), DVS_NODE: spec.dir };
   if (spec.endpoint !== undefined) {
     env['DVS_EP'] = String(spec.endpoint);
     env['DVS_DC'] = String(spec.dc ?? 0);
   }
-  const child = spawn(spec.program, spec.args ?? [], {
+  const wrap = spec.wrap ?? [];
+  const [file, ...argv] = [...wrap, spec.program, ...(spec.args ?? [])];
+  const log = spec.logFile !== undefined ? fs.openSync(spec.logFile, 'a', 0o600) : undefined;
+  const child = spawn(file!, argv, {
     cwd: spec.cwd,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: log !== undefined,
+    stdio: log !== undefined ? ['ignore', log, log] : ['ignore', 'pipe', 'pipe'],
   });
+  if (log !== undefined) {
+    fs.closeSync(log);
+    child.unref();
+  }
   const exited = new Promise<number>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0)));
     child.on('error', () => resolve(127));
   });
   for (const stream of ['stdout', 'stderr'] as const) {
+    if (!child[stream]) continue;
     const rl = readline.createInterface({ input: child[stream]! });
     rl.on('line', (line) => (spec.onLine ? spec.onLine(line, stream) : process[stream].write(line + '\n')));
   }

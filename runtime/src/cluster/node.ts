@@ -15,6 +15,8 @@ export interface DcSpec {
   nr_procs?: number;
   nr_tasks?: number;
   nr_sysprocs?: number;
+  /** The nodes the DC spans (dvsd adds the local node). */
+  nodes?: number[];
 }
 
 export interface NodeSpec {
@@ -22,6 +24,10 @@ export interface NodeSpec {
   nodeId?: number;
   name?: string;
   dcs?: DcSpec[];
+  /** More dvsd options (the multi-node ones: --listen, --peer, --secret-file). */
+  extraArgs?: string[];
+  /** A command prefix dvsd runs under, e.g. ['ip', 'netns', 'exec', NS]. */
+  wrap?: string[];
 }
 
 export function dcArg(dc: DcSpec): string {
@@ -29,7 +35,8 @@ export function dcArg(dc: DcSpec): string {
     dc.nr_procs !== undefined || dc.nr_tasks !== undefined || dc.nr_sysprocs !== undefined
       ? `:${dc.nr_procs ?? 64}:${dc.nr_tasks ?? 8}:${dc.nr_sysprocs ?? 16}`
       : '';
-  return `${dc.id}:${dc.name}${tail}`;
+  const nodes = dc.nodes && dc.nodes.length ? `${tail ? '' : ':64:8:16'}:${dc.nodes.join(',')}` : '';
+  return `${dc.id}:${dc.name}${tail}${nodes}`;
 }
 
 export function logPath(dir: string): string {
@@ -63,8 +70,12 @@ export async function startNode(spec: NodeSpec, timeoutMs = 10000): Promise<cont
   if (spec.nodeId !== undefined) args.push('--node-id', String(spec.nodeId));
   if (spec.name !== undefined) args.push('--name', spec.name);
   for (const dc of spec.dcs ?? []) args.push('--dc', dcArg(dc));
+  args.push(...(spec.extraArgs ?? []));
   const log = fs.openSync(logPath(spec.dir), 'a', 0o600);
-  const child = spawn(dvsdPath(), args, { detached: true, stdio: ['ignore', log, log] });
+  const wrap = spec.wrap ?? [];
+  const child = wrap.length
+    ? spawn(wrap[0]!, [...wrap.slice(1), dvsdPath(), ...args], { detached: true, stdio: ['ignore', log, log] })
+    : spawn(dvsdPath(), args, { detached: true, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   let exited: number | null = null;
   child.on('exit', (code) => {

@@ -1,0 +1,914 @@
+/**
+ * The multi-node launcher and controller: `Cluster.up(dvs.json)` builds the
+ * programs, starts one dvsd per node, waits for the links, declares remote
+ * endpoints and starts every endpoint's program; `Cluster.attach` finds a
+ * running cluster again through `<nodesRoot()>/<name>/cluster.json`.
+ *
+ * Used by the `dvs` command and the VS Code extension: no native code here.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+import { checkPrograms, ConfigLoadError, loadConfig, programPath, type DvsConfig, type DvsEndpoint, type LoadedConfig } from './config';
+import * as control from './control';
+import { runProgram, type Running } from './launch';
+import * as netns from './netns';
+import { logPath, startNode, stopNode } from './node';
+import { buildDir, dvsdPath, nodesRoot, runtimeRoot } from './paths';
+
+export { ConfigLoadError } from './config';
+
+export interface ClusterNodeInfo {
+  id: number;
+  name: string;
+  dir: string;
+  host: string;
+  port: number;
+}
+
+export interface LinkInfo {
+  node: number;
+  state: 'up' | 'connecting' | 'cut' | string;
+  sent: number;
+  rcvd: number;
+}
+
+export interface ClusterStatus {
+  name: string;
+  nodes: {
+    id: number;
+    name: string;
+    dir: string;
+    up: boolean;
+    links: LinkInfo[];
+    dcs: control.DcInfo[];
+    procs: control.ProcInfo[];
+  }[];
+  endpoints: {
+    name: string;
+    number: number;
+    dc: number;
+    node: number;
+    state: 'running' | 'dead' | 'not started';
+    pid?: number;
+    describe: string;
+  }[];
+}
+
+export interface UpOptions {
+  /** One call per step: `step` says what is being done, `done` of `total` steps. */
+  onProgress?(step: string, done: number, total: number): void;
+  /** Every output line of the build and of the programs, by source (endpoint or node name, or 'build'). */
+  onLog?(source: string, line: string): void;
+  signal?: AbortSignal;
+}
+
+/** What cluster.json holds. */
+interface ProgramState {
+  name: string;
+  number: number;
+  dc: number;
+  node: number;
+  pid: number;
+  /** /proc start time of pid, so a recycled pid is never signalled. */
+  start: string;
+  log: string;
+  command: string[];
+}
+
+interface NodeState extends ClusterNodeInfo {
+  pid: number;
+  start: string;
+  netns?: string;
+}
+
+interface ClusterState {
+  version: 1;
+  name: string;
+  config: string;
+  dir: string;
+  started: string;
+  secretFile?: string;
+  netns?: netns.NetnsPlan;
+  nodes: NodeState[];
+  programs: ProgramState[];
+}
+
+const LINK_TIMEOUT_MS = 20000;
+const STOP_GRACE_MS = 3000;
+
+/** The folder of a cluster's state: node dirs, logs, cluster.json. */
+export function clusterDir(name: string): string {
+  return path.join(nodesRoot(), name);
+}
+
+function statePath(name: string): string {
+  return path.join(clusterDir(name), 'cluster.json');
+}
+
+/** The names of the clusters that have a state file. */
+export function runningClusters(): string[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(nodesRoot());
+  } catch {
+    return [];
+  }
+  return names.filter((n) => fs.existsSync(statePath(n))).sort();
+}
+
+/** The /proc start time of a pid ('' when it does not exist). */
+export function procStart(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Whether pid is alive and is still the process that started at `start`. */
+export function alive(pid: number, start?: string): boolean {
+  if (!(pid > 0)) return false;
+  const s = procStart(pid);
+  if (!s) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+  } catch {
+    return false;
+  }
+  return start === undefined || start === '' || s === start;
+}
+
+async function delay(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+function freePorts(host: string, count: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const servers: net.Server[] = [];
+    const ports: number[] = [];
+    const next = () => {
+      if (ports.length === count) {
+        let open = servers.length;
+        if (open === 0) resolve(ports);
+        for (const s of servers) s.close(() => --open === 0 && resolve(ports));
+        return;
+      }
+      const s = net.createServer();
+      s.once('error', (e) => {
+        for (const x of servers) x.close();
+        reject(new Error(`cannot find a free port on ${host}: ${e.message}`));
+      });
+      s.listen(0, host, () => {
+        servers.push(s);
+        ports.push((s.address() as net.AddressInfo).port);
+        next();
+      });
+    };
+    next();
+  });
+}
+
+let cachedDvsdHelp: string | undefined;
+
+/** dvsd's --help text (cached). */
+export function dvsdHelp(): string {
+  if (cachedDvsdHelp === undefined) {
+    try {
+      const r = spawnSync(dvsdPath(), ['--help'], { encoding: 'utf8', timeout: 5000 });
+      cachedDvsdHelp = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+    } catch {
+      cachedDvsdHelp = '';
+    }
+  }
+  return cachedDvsdHelp;
+}
+
+/** Whether this dvsd can run multi-node clusters (it has the proxy options). */
+export function dvsdSupportsMultiNode(): boolean {
+  return dvsdHelp().includes('--listen');
+}
+
+/** The command line that runs an endpoint's program. */
+function commandFor(loaded: LoadedConfig, e: DvsEndpoint): string[] {
+  const prog = programPath(loaded, e.program!.run);
+  const args = e.program!.args ?? [];
+  if (/\.(js|mjs)$/.test(prog)) return [process.execPath, prog, ...args];
+  if (/\.ts$/.test(prog)) return [process.execPath, '-r', path.join(runtimeRoot(), 'dist', 'cluster', 'ts-register.js'), prog, ...args];
+  return [prog, ...args];
+}
+
+/** Log tailing: polls the log files and hands new complete lines to a callback. */
+class Tailer {
+  private readonly offsets = new Map<string, number>();
+  private readonly partial = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sources: () => [string, string][],
+    private readonly onLine: (source: string, line: string) => void,
+  ) {}
+
+  start(fromEnd: boolean): void {
+    if (fromEnd) for (const [, file] of this.sources()) this.offsets.set(file, size(file));
+    this.timer = setInterval(() => this.poll(), 150);
+    this.timer.unref();
+  }
+
+  poll(): void {
+    for (const [source, file] of this.sources()) {
+      const at = this.offsets.get(file) ?? 0;
+      const now = size(file);
+      if (now <= at) continue;
+      let chunk = '';
+      try {
+        const fd = fs.openSync(file, 'r');
+        const buf = Buffer.alloc(now - at);
+        fs.readSync(fd, buf, 0, buf.length, at);
+        fs.closeSync(fd);
+        chunk = buf.toString('utf8');
+      } catch {
+        continue;
+      }
+      this.offsets.set(file, now);
+      const text = (this.partial.get(file) ?? '') + chunk;
+      const lines = text.split('\n');
+      this.partial.set(file, lines.pop() ?? '');
+      for (const l of lines) this.onLine(source, l);
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.poll();
+  }
+}
+
+function size(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+export class Cluster {
+  readonly config: DvsConfig;
+  readonly nodes: ClusterNodeInfo[];
+  private tailer: Tailer | undefined;
+  /** Exit codes of the programs this controller started and saw end. */
+  private readonly exits = new Map<string, number>();
+  private readonly children = new Map<string, Running>();
+
+  private constructor(
+    private readonly loaded: LoadedConfig,
+    private state: ClusterState,
+  ) {
+    this.config = loaded.config;
+    this.nodes = state.nodes.map(({ id, name, dir, host, port }) => ({ id, name, dir, host, port }));
+  }
+
+  /** The cluster's name (from dvs.json). */
+  get name(): string {
+    return this.state.name;
+  }
+
+  /** The folder holding the node directories, the logs and cluster.json. */
+  get dir(): string {
+    return this.state.dir;
+  }
+
+  /** The dvs.json this cluster was started from. */
+  get file(): string {
+    return this.loaded.file;
+  }
+
+  /** Whether the nodes run in network namespaces. */
+  get isolated(): boolean {
+    return this.state.netns !== undefined;
+  }
+
+  /**
+   * Starts the cluster described by `file` and resolves once every program
+   * runs. On failure (or abort) everything started so far is stopped again.
+   */
+  static async up(file: string, opts: UpOptions = {}): Promise<Cluster> {
+    const loaded = loadConfig(file);
+    const c = loaded.config;
+    const name = c.cluster.name;
+    const dir = clusterDir(name);
+    const progress = opts.onProgress ?? (() => undefined);
+    const log = opts.onLog ?? (() => undefined);
+    const aborted = () => {
+      if (opts.signal?.aborted) throw new Error('cluster start was cancelled');
+    };
+
+    // A cluster of that name already running? A stale state (dead nodes) is cleaned up.
+    if (fs.existsSync(statePath(name))) {
+      const old = await Cluster.attach(file).catch(() => undefined);
+      if (old && (await old.anyNodeAlive())) {
+        throw new Error(`cluster ${name} is already running (nodes in ${dir}); stop it with: dvs down ${displayFile(loaded.file)}`);
+      }
+      if (old) await old.down();
+    }
+    if (c.nodes.length > 1 && !dvsdSupportsMultiNode()) {
+      throw new Error(
+        `${displayFile(loaded.file)} has ${c.nodes.length} nodes, but this dvsd (${dvsdPath()}) cannot run multi-node clusters ` +
+          `(no --listen in 'dvsd --help'): rebuild the runtime with the node proxies`,
+      );
+    }
+
+    const builds = [...new Set(c.endpoints.map((e) => e.program?.build).filter((b): b is string => !!b))];
+    const withProgram = c.endpoints.filter((e) => e.program);
+    const multi = c.nodes.length > 1;
+    const total = builds.length + c.nodes.length + (multi ? 2 : 0) + withProgram.length;
+    let done = 0;
+    const step = (what: string) => progress(what, ++done, total);
+
+    // 1. Build.
+    for (const b of builds) {
+      aborted();
+      step(`building: ${b}`);
+      await runBuild(b, loaded.folder, (line) => log('build', line), opts.signal);
+    }
+    checkPrograms(loaded);
+
+    // 2. Plan the nodes: directories, addresses, ports, secret, namespaces.
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.join(dir, 'logs'), { recursive: true, mode: 0o700 });
+    const state: ClusterState = {
+      version: 1,
+      name,
+      config: loaded.file,
+      dir,
+      started: new Date().toISOString(),
+      nodes: [],
+      programs: [],
+    };
+    const cluster = new Cluster(loaded, state);
+    try {
+      const wantNetns = c.nodes.some((n) => n.isolate === 'netns');
+      if (wantNetns && multi) {
+        if (process.getuid?.() === 0) {
+          state.netns = await netns.plan(name, c.nodes.map((n) => n.id));
+          progress(`isolating the nodes in network namespaces (bridge ${state.netns.bridge}, 10.213.${state.netns.index}.0/24)`, done, total);
+          cluster.save();
+          await netns.create(state.netns);
+        } else {
+          progress('"isolate": "netns" needs root: the nodes run on loopback instead', done, total);
+        }
+      }
+      const hosts = c.nodes.map((n) => (state.netns ? netns.address(state.netns, n.id) : n.host && n.host !== 'localhost' ? n.host : '127.0.0.1'));
+      let ports: number[] = [];
+      if (multi) {
+        if (state.netns) ports = c.nodes.map(() => netns.PORT);
+        else {
+          for (const h of new Set(hosts)) {
+            const idx = hosts.map((x, i) => (x === h ? i : -1)).filter((i) => i >= 0);
+            const got = await freePorts(h, idx.length);
+            idx.forEach((i, k) => (ports[i] = got[k]!));
+          }
+        }
+        state.secretFile = writeSecret(loaded, dir);
+      }
+
+      // 3. Start the nodes.
+      for (const [i, n] of c.nodes.entries()) {
+        aborted();
+        const nodeDir = path.join(dir, n.name);
+        fs.rmSync(nodeDir, { recursive: true, force: true });
+        const dcs = c.dcs
+          .filter((d) => d.nodes.includes(n.id))
+          .map((d) => ({ id: d.id, name: d.name, nr_procs: d.nr_procs, nr_tasks: d.nr_tasks, nr_sysprocs: d.nr_sysprocs, ...(multi ? { nodes: d.nodes } : {}) }));
+        const extraArgs: string[] = [];
+        if (multi) {
+          extraArgs.push('--listen', `${hosts[i]}:${ports[i]}`, '--secret-file', state.secretFile!);
+          for (const [j, m] of c.nodes.entries()) if (m.id !== n.id) extraArgs.push('--peer', `${m.id}=${hosts[j]}:${ports[j]}`);
+        }
+        const ns = state.netns ? netns.nsName(state.netns, n.id) : undefined;
+        const info = await startNode({
+          dir: nodeDir,
+          nodeId: n.id,
+          name: n.name,
+          dcs,
+          extraArgs,
+          ...(ns ? { wrap: ['ip', 'netns', 'exec', ns] } : {}),
+        });
+        state.nodes.push({
+          id: n.id,
+          name: n.name,
+          dir: nodeDir,
+          host: hosts[i]!,
+          port: ports[i] ?? 0,
+          pid: info.node.pid,
+          start: procStart(info.node.pid),
+          ...(ns ? { netns: ns } : {}),
+        });
+        (cluster.nodes as ClusterNodeInfo[]).push({ id: n.id, name: n.name, dir: nodeDir, host: hosts[i]!, port: ports[i] ?? 0 });
+        cluster.save();
+        step(`starting ${n.name} (dvsd pid ${info.node.pid}${multi ? `, ${hosts[i]}:${ports[i]}` : ''}${ns ? `, netns ${ns}` : ''})`);
+      }
+      cluster.tailer = new Tailer(() => cluster.logSources(), log);
+      cluster.tailer.start(false);
+
+      // 4. Links up, remote endpoints declared.
+      if (multi) {
+        step(`waiting for the ${(c.nodes.length * (c.nodes.length - 1)) / 2} link(s) between the nodes`);
+        await cluster.waitLinks(LINK_TIMEOUT_MS, opts.signal);
+        step('declaring remote endpoints (rmtbind)');
+        for (const n of state.nodes) {
+          for (const e of c.endpoints) {
+            if (e.node === n.id) continue;
+            const dc = c.dcs.find((d) => d.id === e.dc);
+            if (!dc || !dc.nodes.includes(n.id)) continue;
+            await control.request(n.dir, `rmtbind ${e.dc} ${e.number} ${e.node} ${e.name.slice(0, 15)}`).catch((err: Error) => {
+              throw new Error(`rmtbind of ${e.name} (endpoint ${e.number}, node ${e.node}) on ${n.name} failed: ${err.message}`);
+            });
+          }
+        }
+      }
+
+      // 5. Programs: servers first.
+      const ordered = [...withProgram.filter((e) => e.server), ...withProgram.filter((e) => !e.server)];
+      for (const e of ordered) {
+        aborted();
+        const p = await cluster.startProgram(e);
+        step(`starting ${e.name} on ${cluster.nodeName(e.node)} (endpoint ${e.number}, pid ${p.pid})`);
+      }
+      cluster.save();
+      return cluster;
+    } catch (err) {
+      await cluster.down().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Finds the running cluster that `file` describes. */
+  static async attach(file: string): Promise<Cluster> {
+    const loaded = loadConfig(file);
+    const name = loaded.config.cluster.name;
+    let state: ClusterState;
+    try {
+      state = JSON.parse(fs.readFileSync(statePath(name), 'utf8')) as ClusterState;
+    } catch {
+      throw new Error(`cluster ${name} is not running (no ${statePath(name)}); start it with: dvs up ${displayFile(loaded.file)}`);
+    }
+    return new Cluster(loaded, state);
+  }
+
+  /** Finds a running cluster by name (the config path comes from its state). */
+  static async attachByName(name: string): Promise<Cluster> {
+    let state: ClusterState;
+    try {
+      state = JSON.parse(fs.readFileSync(statePath(name), 'utf8')) as ClusterState;
+    } catch {
+      throw new Error(`no cluster named ${name} is running`);
+    }
+    try {
+      return new Cluster(loadConfig(state.config), state);
+    } catch (err) {
+      if (err instanceof ConfigLoadError) {
+        throw new Error(`cluster ${name} runs from ${state.config}, which no longer loads:\n${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  private save(): void {
+    const file = statePath(this.state.name);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  }
+
+  private reload(): void {
+    try {
+      this.state = JSON.parse(fs.readFileSync(statePath(this.state.name), 'utf8')) as ClusterState;
+    } catch {
+      // Gone: keep what we know.
+    }
+  }
+
+  private nodeName(id: number): string {
+    return this.config.nodes.find((n) => n.id === id)?.name ?? `node ${id}`;
+  }
+
+  private nodeState(id: number): NodeState {
+    const n = this.state.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`cluster ${this.name} has no node ${id} (nodes: ${this.state.nodes.map((x) => x.id).join(', ')})`);
+    return n;
+  }
+
+  private endpoint(number: number, dc?: number): DvsEndpoint {
+    const all = this.config.endpoints.filter((e) => e.number === number && (dc === undefined || e.dc === dc));
+    if (all.length === 0) throw new Error(`cluster ${this.name} declares no endpoint ${number}${dc !== undefined ? ` in DC ${dc}` : ''}`);
+    if (all.length > 1) throw new Error(`endpoint ${number} exists in DCs ${all.map((e) => e.dc).join(', ')}: say which DC`);
+    return all[0]!;
+  }
+
+  private logFile(source: string): string {
+    return path.join(this.state.dir, 'logs', `${source}.log`);
+  }
+
+  private logSources(): [string, string][] {
+    const out: [string, string][] = this.state.nodes.map((n) => [n.name, logPath(n.dir)]);
+    for (const e of this.config.endpoints) if (e.program) out.push([e.name, this.logFile(e.name)]);
+    return out;
+  }
+
+  private exitFile(name: string): string {
+    return path.join(this.state.dir, 'logs', `${name}.exit`);
+  }
+
+  private async startProgram(e: DvsEndpoint): Promise<ProgramState> {
+    const node = this.nodeState(e.node);
+    const command = commandFor(this.loaded, e);
+    const logFile = this.logFile(e.name);
+    fs.rmSync(this.exitFile(e.name), { force: true });
+    let running: Running;
+    try {
+      running = await runProgram({
+        dir: node.dir,
+        program: command[0]!,
+        args: command.slice(1),
+        dc: e.dc,
+        endpoint: e.number,
+        cwd: this.loaded.folder,
+        logFile,
+        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name },
+        ...(node.netns ? { wrap: ['ip', 'netns', 'exec', node.netns] } : {}),
+      });
+    } catch (err) {
+      throw new Error(`${e.name} on ${node.name}: ${(err as Error).message}`);
+    }
+    const pid = running.child.pid!;
+    this.children.set(e.name, running);
+    void running.exited.then((code) => {
+      this.exits.set(e.name, code);
+      try {
+        fs.writeFileSync(this.exitFile(e.name), `${pid} ${code}\n`);
+        fs.appendFileSync(logFile, `[dvs] ${e.name} (pid ${pid}) exited with status ${code}\n`);
+      } catch {
+        // The cluster was taken down meanwhile.
+      }
+    });
+    const p: ProgramState = { name: e.name, number: e.number, dc: e.dc, node: e.node, pid, start: procStart(pid), log: logFile, command };
+    this.state.programs = this.state.programs.filter((x) => x.name !== e.name);
+    this.state.programs.push(p);
+    this.save();
+    return p;
+  }
+
+  /** Resolves when every program started by this controller has exited (or at once for an attached cluster). */
+  async programsExited(): Promise<Map<string, number>> {
+    await Promise.all([...this.children.values()].map((r) => r.exited));
+    return new Map(this.exits);
+  }
+
+  /** Exit codes seen so far, by endpoint name. */
+  exitCodes(): Map<string, number> {
+    const out = new Map(this.exits);
+    for (const e of this.config.endpoints) {
+      if (out.has(e.name)) continue;
+      try {
+        const [, code] = fs.readFileSync(this.exitFile(e.name), 'utf8').trim().split(' ');
+        if (code !== undefined) out.set(e.name, Number(code));
+      } catch {
+        // not exited (or not known)
+      }
+    }
+    return out;
+  }
+
+  private async anyNodeAlive(): Promise<boolean> {
+    return this.state.nodes.some((n) => alive(n.pid, n.start));
+  }
+
+  private async links(dir: string): Promise<LinkInfo[]> {
+    const r = await control.request(dir, 'links');
+    return (r['links'] as LinkInfo[]) ?? [];
+  }
+
+  private async waitLinks(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let missing = '';
+    while (Date.now() < deadline) {
+      if (signal?.aborted) throw new Error('cluster start was cancelled');
+      missing = '';
+      for (const n of this.state.nodes) {
+        if (!alive(n.pid, n.start)) {
+          throw new Error(`dvsd of ${n.name} exited while the links came up:\n${tail(logPath(n.dir))}`);
+        }
+        const links = await this.links(n.dir).catch(() => [] as LinkInfo[]);
+        for (const m of this.state.nodes) {
+          if (m.id === n.id) continue;
+          const l = links.find((x) => x.node === m.id);
+          if (!l || l.state !== 'up') {
+            missing = `${n.name} -> ${m.name} (${m.host}:${m.port}) is ${l ? l.state : 'not known to dvsd'}`;
+            break;
+          }
+        }
+        if (missing) break;
+      }
+      if (!missing) return;
+      await delay(100);
+    }
+    const from = this.state.nodes.find((n) => missing.startsWith(n.name + ' '));
+    throw new Error(
+      `the link ${missing} after ${timeoutMs / 1000} s` + (from ? `; the end of ${logPath(from.dir)}:\n${tail(logPath(from.dir))}` : ''),
+    );
+  }
+
+  /** Nodes, links, DCs, processes and the state of every declared endpoint. */
+  async status(): Promise<ClusterStatus> {
+    this.reload();
+    const nodes: ClusterStatus['nodes'] = [];
+    for (const n of this.state.nodes) {
+      let up = false;
+      let dcs: control.DcInfo[] = [];
+      let procs: control.ProcInfo[] = [];
+      let links: LinkInfo[] = [];
+      try {
+        const info = await control.info(n.dir);
+        up = true;
+        dcs = info.dcs;
+        procs = await control.ps(n.dir);
+        if (this.state.nodes.length > 1) links = await this.links(n.dir).catch(() => []);
+      } catch {
+        up = false;
+      }
+      nodes.push({ id: n.id, name: n.name, dir: n.dir, up, links, dcs, procs });
+    }
+    const exits = this.exitCodes();
+    const endpoints: ClusterStatus['endpoints'] = this.config.endpoints.map((e) => {
+      const node = nodes.find((n) => n.id === e.node);
+      const p = node?.procs.find((x) => x.dc === e.dc && x.endpoint === e.number && !x.flags.includes('REMOTE'));
+      const base = { name: e.name, number: e.number, dc: e.dc, node: e.node };
+      if (p && p.pid > 0) return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) };
+      const launched = this.state.programs.find((x) => x.name === e.name);
+      if (launched) {
+        const code = exits.get(e.name);
+        const stillThere = alive(launched.pid, launched.start);
+        return {
+          ...base,
+          state: 'dead' as const,
+          pid: launched.pid,
+          describe: stillThere
+            ? 'not bound (process alive)'
+            : code === undefined
+              ? 'exited'
+              : code > 128
+                ? `killed by signal ${code - 128}`
+                : `exited with status ${code}`,
+        };
+      }
+      return { ...base, state: 'not started' as const, describe: e.program ? 'not started' : 'no program in dvs.json' };
+    });
+    return { name: this.name, nodes, endpoints };
+  }
+
+  /** Stops every program (SIGTERM, then SIGKILL), every node, the namespaces, and removes the state. */
+  async down(): Promise<void> {
+    this.reload();
+    this.tailer?.stop();
+    // Programs: those we started, and whatever is bound on the nodes.
+    const victims = new Map<number, string>();
+    for (const p of this.state.programs) if (alive(p.pid, p.start)) victims.set(p.pid, p.start);
+    for (const n of this.state.nodes) {
+      const procs = await control.ps(n.dir).catch(() => [] as control.ProcInfo[]);
+      for (const p of procs) if (p.pid > 0 && !p.flags.includes('REMOTE') && alive(p.pid)) victims.set(p.pid, procStart(p.pid));
+    }
+    await terminate(victims, STOP_GRACE_MS);
+    for (const n of this.state.nodes) {
+      if (!alive(n.pid, n.start)) continue;
+      await stopNode(n.dir, STOP_GRACE_MS).catch(() => undefined);
+      await terminate(new Map([[n.pid, n.start]]), STOP_GRACE_MS);
+    }
+    for (const r of this.children.values()) await Promise.race([r.exited, delay(1000)]);
+    if (this.state.netns) await netns.destroy(this.state.netns).catch(() => undefined);
+    fs.rmSync(this.state.dir, { recursive: true, force: true });
+  }
+
+  /** SIGKILLs the program bound to an endpoint; its slot is freed by dvsd. */
+  async kill(endpoint: number, dc?: number): Promise<void> {
+    this.reload();
+    const e = this.endpoint(endpoint, dc);
+    const node = this.nodeState(e.node);
+    const procs = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
+    const p = procs.find((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'));
+    const launched = this.state.programs.find((x) => x.name === e.name);
+    const pid = p?.pid ?? (launched && alive(launched.pid, launched.start) ? launched.pid : 0);
+    if (!(pid > 0)) throw new Error(`endpoint ${e.number} (${e.name}) is not running`);
+    process.kill(pid, 'SIGKILL');
+    // Wait until the node has noticed (bounded).
+    for (let i = 0; i < 100; i++) {
+      const now = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
+      if (!now.some((x) => x.endpoint === e.number && x.pid === pid)) break;
+      await delay(20);
+    }
+    if (launched && launched.pid === pid) {
+      try {
+        if (!fs.existsSync(this.exitFile(e.name))) fs.writeFileSync(this.exitFile(e.name), `${pid} ${128 + 9}\n`);
+        fs.appendFileSync(launched.log, `[dvs] ${e.name} (pid ${pid}) killed\n`);
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  /** Stops the endpoint's program if it runs and starts it again. */
+  async restart(endpoint: number, dc?: number): Promise<void> {
+    this.reload();
+    const e = this.endpoint(endpoint, dc);
+    if (!e.program) throw new Error(`endpoint ${e.number} (${e.name}) has no program in dvs.json`);
+    const node = this.nodeState(e.node);
+    const procs = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
+    const p = procs.find((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'));
+    const launched = this.state.programs.find((x) => x.name === e.name);
+    const victims = new Map<number, string>();
+    if (p && p.pid > 0) victims.set(p.pid, procStart(p.pid));
+    if (launched && alive(launched.pid, launched.start)) victims.set(launched.pid, launched.start);
+    await terminate(victims, STOP_GRACE_MS);
+    for (let i = 0; i < 100; i++) {
+      const now = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
+      if (!now.some((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'))) break;
+      await delay(20);
+    }
+    await this.startProgram(e);
+  }
+
+  private pair(a: number, b: number): [NodeState, NodeState] {
+    if (a === b) throw new Error(`a link joins two different nodes, not ${a} and ${b}`);
+    return [this.nodeState(a), this.nodeState(b)];
+  }
+
+  /** Cuts the link between nodes a and b (both directions); with namespaces, also on the network. */
+  async linkCut(a: number, b: number): Promise<void> {
+    this.reload();
+    const [na, nb] = this.pair(a, b);
+    if (this.state.netns) await netns.cut(this.state.netns, a, b);
+    await control.request(na.dir, `link cut ${b}`);
+    await control.request(nb.dir, `link cut ${a}`);
+  }
+
+  /** Restores the link between nodes a and b. */
+  async linkRestore(a: number, b: number): Promise<void> {
+    this.reload();
+    const [na, nb] = this.pair(a, b);
+    if (this.state.netns) await netns.restore(this.state.netns, a, b);
+    await control.request(na.dir, `link restore ${b}`);
+    await control.request(nb.dir, `link restore ${a}`);
+  }
+
+  /** Waits until the link between a and b is up on both sides (bounded). */
+  async waitLink(a: number, b: number, timeoutMs = 10000): Promise<void> {
+    const [na, nb] = this.pair(a, b);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const la = (await this.links(na.dir).catch(() => [])).find((l) => l.node === b);
+      const lb = (await this.links(nb.dir).catch(() => [])).find((l) => l.node === a);
+      if (la?.state === 'up' && lb?.state === 'up') return;
+      await delay(100);
+    }
+    throw new Error(`the link ${na.name} <-> ${nb.name} did not come back within ${timeoutMs / 1000} s`);
+  }
+
+  /**
+   * The logs: of one source (an endpoint or node name), or of all of them,
+   * each line prefixed with its source.
+   */
+  logs(source?: string): string {
+    const sources = this.logSources();
+    if (source !== undefined) {
+      const s = sources.find(([n]) => n === source);
+      if (!s) throw new Error(`no log named ${source}; there are: ${sources.map(([n]) => n).join(', ')}`);
+      return readOr(s[1]);
+    }
+    return sources
+      .map(([n, f]) =>
+        readOr(f)
+          .split('\n')
+          .filter((l) => l.length)
+          .map((l) => `[${n}] ${l}`)
+          .join('\n'),
+      )
+      .filter((x) => x.length)
+      .join('\n');
+  }
+
+  /** Streams new log lines (programs and nodes) to onLog until stopped. */
+  follow(onLog: (source: string, line: string) => void): { stop(): void } {
+    const t = new Tailer(() => this.logSources(), onLog);
+    t.start(true);
+    return { stop: () => t.stop() };
+  }
+
+  /** Whether cluster.json still exists (false after a `dvs down` elsewhere). */
+  stillRecorded(): boolean {
+    return fs.existsSync(statePath(this.state.name));
+  }
+
+  /** The pids of every dvsd and program of the cluster (for checks). */
+  pids(): number[] {
+    this.reload();
+    return [...this.state.nodes.map((n) => n.pid), ...this.state.programs.map((p) => p.pid)];
+  }
+
+  /** The node an endpoint runs on, from dvs.json. */
+  nodeOf(endpoint: number, dc?: number): ClusterNodeInfo {
+    const e = this.endpoint(endpoint, dc);
+    const n = this.nodeState(e.node);
+    return { id: n.id, name: n.name, dir: n.dir, host: n.host, port: n.port };
+  }
+}
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  return readOr(file).trimEnd().split('\n').slice(-lines).join('\n') || '(empty log)';
+}
+
+function displayFile(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
+/** SIGTERM each pid, wait up to graceMs, SIGKILL what is left, wait until gone. */
+async function terminate(victims: Map<number, string>, graceMs: number): Promise<void> {
+  const live = () => [...victims].filter(([pid, start]) => alive(pid, start));
+  for (const [pid] of live()) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (live().length && Date.now() < deadline) await delay(20);
+  for (const [pid] of live()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const hard = Date.now() + 2000;
+  while (live().length && Date.now() < hard) await delay(20);
+}
+
+/** The cluster secret: the configured file, the env var's value, or a generated one (mode 0600). */
+function writeSecret(loaded: LoadedConfig, dir: string): string {
+  const src = loaded.config.cluster.secret;
+  const file = path.join(dir, 'secret');
+  if (src && 'file' in src) {
+    const p = path.resolve(loaded.folder, src.file);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      throw new Error(`the cluster secret file ${p} (cluster.secret.file in ${displayFile(loaded.file)}) does not exist`);
+    }
+    if ((st.mode & 0o077) !== 0) throw new Error(`the cluster secret file ${p} must be private: chmod 600 ${p}`);
+    return p;
+  }
+  const value = src && 'env' in src ? process.env[src.env] : undefined;
+  fs.writeFileSync(file, value && value.length ? value : crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return file;
+}
+
+/** Runs one build command in the dvs.json folder, with pkg-config finding libm3ipc. */
+function runBuild(command: string, cwd: string, onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pc = path.join(buildDir(), 'pkgconfig');
+    const env = { ...process.env, PKG_CONFIG_PATH: [pc, process.env['PKG_CONFIG_PATH']].filter(Boolean).join(':') };
+    const child = spawn('sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    const lines: string[] = [];
+    const take = (buf: Buffer) => {
+      for (const l of buf.toString('utf8').split('\n')) {
+        if (!l.length) continue;
+        lines.push(l);
+        onLine(l);
+      }
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', (e) => reject(new Error(`build '${command}' in ${cwd} could not run: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`build '${command}' in ${cwd} failed with status ${code}:\n${lines.slice(-15).join('\n')}`));
+    });
+  });
+}
