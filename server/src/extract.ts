@@ -148,9 +148,9 @@ export interface UnitFacts {
 const FUNCTION_TYPES = new Set(['function_declaration', 'generator_function_declaration', 'function_expression', 'arrow_function', 'method_definition', 'function_definition']);
 
 /** Extract the facts of one unit. `moduleScope` is the scope of code outside functions. */
-export function extractUnit(unit: Node, lang: Lang, query: Query): FileFacts {
+export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: QueryMatch[]): FileFacts {
   const facts = emptyFacts(lang);
-  const matches: QueryMatch[] = query.matches(unit);
+  const matches: QueryMatch[] = precomputed ?? query.matches(unit);
   const scopes: Scope[] = [];
   const inactive: Rng[] = [];
   const mtypeCases: { range: Rng; obj: string; label: string }[] = [];

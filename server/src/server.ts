@@ -16,6 +16,7 @@ import {
   type Diagnostic,
   type DidChangeConfigurationParams,
   type DidChangeTextDocumentParams,
+  DidChangeWatchedFilesNotification,
   type DidChangeWatchedFilesParams,
   type DidCloseTextDocumentParams,
   type DidOpenTextDocumentParams,
@@ -45,6 +46,7 @@ import { findDefinitions, findReferences } from './features/navigation';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
+import { applyRangeChange } from './util/text';
 import { Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
@@ -64,6 +66,7 @@ export class DvsServer {
   private roots: string[] = [];
   private canPullConfig = false;
   private canRefreshLenses = false;
+  private canWatchFiles = false;
   private indexing: Promise<void> | undefined;
 
   private constructor(
@@ -120,6 +123,7 @@ export class DvsServer {
     this.roots = folders.filter((u) => u.startsWith('file:')).map(uriToPath);
     this.canPullConfig = params.capabilities.workspace?.configuration === true;
     this.canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    this.canWatchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
     const init = params.initializationOptions as { settings?: unknown } | undefined;
     if (init?.settings) this.applySettings(init.settings);
     return {
@@ -139,6 +143,12 @@ export class DvsServer {
   }
 
   private async onInitialized(): Promise<void> {
+    // Closed files change on disk too (git checkout, generators): ask the editor to tell us.
+    if (this.canWatchFiles) {
+      void this.connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h,ts,tsx,mts,cts}' }, { globPattern: '**/dvs.json' }] })
+        .catch((e: unknown) => this.connection.console.warn(`could not watch files: ${String(e)}`));
+    }
     await this.pullSettings();
     this.indexing = this.indexWorkspace();
     await this.indexing;
@@ -221,8 +231,9 @@ export class DvsServer {
   private analyzeClosed(uri: string, text: string): void {
     const lang = langOfPath(uri);
     if (!lang) return;
-    this.analyzer.analyze({ uri, lang, text, keepTree: false });
-    this.ws.touch();
+    const prev = this.analyzer.get(uri)?.facts;
+    const state = this.analyzer.analyze({ uri, lang, text, keepTree: false });
+    this.ws.fileUpdated(prev, state.facts);
   }
 
   // ==== document sync ===================================================================
@@ -237,8 +248,9 @@ export class DvsServer {
     }
     const lang = langOfPath(uri);
     if (!lang) return;
-    this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
-    this.ws.touch();
+    const prev = this.analyzer.get(uri)?.facts;
+    const state = this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
+    this.ws.fileUpdated(prev, state.facts);
     this.schedule(uri);
   }
 
@@ -248,18 +260,19 @@ export class DvsServer {
     if (!doc) return;
     if (isConfigUri(uri)) {
       const last = p.contentChanges[p.contentChanges.length - 1];
-      const text = p.contentChanges.reduce((t, c) => ('range' in c ? applyText(t, c) : c.text), doc.text);
+      const text = p.contentChanges.reduce((t, c) => ('range' in c ? applyRangeChange(t, c).text : c.text), doc.text);
       doc.text = last && !('range' in last) ? last.text : text;
       doc.version = version;
       this.ws.setConfig(uri, doc.text);
       this.schedule(uri, true);
       return;
     }
+    const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.edit({ uri, changes: p.contentChanges, version });
     if (!state) return;
     doc.text = state.text;
     doc.version = version;
-    this.ws.touch();
+    this.ws.fileUpdated(prev, state.facts);
     this.schedule(uri);
   }
 
@@ -275,7 +288,10 @@ export class DvsServer {
         if (isConfigUri(uri)) this.ws.setConfig(uri, text);
         else this.analyzeClosed(uri, text);
       } else if (isConfigUri(uri)) this.ws.removeConfig(uri);
-      else this.analyzer.remove(uri);
+      else {
+        this.analyzer.remove(uri);
+        this.ws.touch();
+      }
     } catch (e) {
       this.connection.console.warn(`could not re-read ${uri}: ${String(e)}`);
     }
@@ -422,19 +438,6 @@ function crossSignature(s: DocState): string {
   for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
   for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
   return parts.join('\n');
-}
-
-function applyText(text: string, c: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }): string {
-  const off = (line: number, ch: number): number => {
-    let o = 0;
-    for (let l = 0; l < line; l++) {
-      const nl = text.indexOf('\n', o);
-      if (nl < 0) return text.length;
-      o = nl + 1;
-    }
-    return Math.min(o + ch, text.length);
-  };
-  return text.slice(0, off(c.range.start.line, c.range.start.character)) + c.text + text.slice(off(c.range.end.line, c.range.end.character));
 }
 
 export function serverVersion(): string {

@@ -68,6 +68,7 @@ export class Client {
     });
     this.indexed = new Promise((resolve) => this.conn.onNotification(IndexedNotification, resolve));
     this.conn.onRequest('workspace/codeLens/refresh', () => null);
+    this.conn.onRequest('client/registerCapability', () => null);
     this.conn.listen();
   }
 
@@ -90,7 +91,7 @@ export class Client {
       processId: process.pid,
       rootUri: uriOf(root),
       workspaceFolders: [{ uri: uriOf(root), name: path.basename(root) }],
-      capabilities: { workspace: { codeLens: { refreshSupport: true } } },
+      capabilities: { workspace: { codeLens: { refreshSupport: true }, didChangeWatchedFiles: { dynamicRegistration: true } } },
       initializationOptions: settings ? { settings } : undefined,
     });
     await client.conn.sendNotification(InitializedNotification.type, {});

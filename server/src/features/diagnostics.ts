@@ -12,7 +12,8 @@ import { isPointerField, layoutOfField, MESSAGE_LAYOUTS, type DvsMessageType } f
 import type { DocState } from '../analyzer';
 import { type DiagnosticCode, type Settings, severityOf } from '../config';
 import type { CallFact, CaseLabel, Rng } from '../facts';
-import { type EndpointRef, MAXCOPYLEN, type Workspace } from '../workspace';
+import { type EndpointRef, MAXCOPYLEN, type Workspace, fileIndex } from '../workspace';
+import { callSitesTo } from './graph';
 
 export interface QuickFix {
   title: string;
@@ -24,8 +25,10 @@ export interface DiagnosticData {
   fixes: QuickFix[];
 }
 
-interface Finding {
+export interface Finding {
   code: DiagnosticCode;
+  /** DVS003: the endpoint label missing from dvs.json. */
+  missing?: string;
   range: Rng;
   message: string;
   related?: DiagnosticRelatedInformation[];
@@ -38,9 +41,14 @@ export function toRange(r: Rng): Range {
 
 const DOCS_DIR = path.resolve(__dirname, '..', '..', '..', 'docs', 'diagnostics');
 
+const localDocs = new Map<string, string>();
+
 export function docsHref(code: string, settings: Settings): string {
   const base = settings.diagnostics.docsBaseUrl;
-  return base ? `${base.replace(/\/$/, '')}/${code}.md` : pathToFileURL(path.join(DOCS_DIR, `${code}.md`)).href;
+  if (base) return `${base.replace(/\/$/, '')}/${code}.md`;
+  let href = localDocs.get(code);
+  if (!href) localDocs.set(code, (href = pathToFileURL(path.join(DOCS_DIR, `${code}.md`)).href));
+  return href;
 }
 
 const SEND_LIKE = new Set(['send', 'sendrec', 'reply', 'notify']);
@@ -120,8 +128,8 @@ class Rules {
   /** The variable holding the current request in this scope (`m` after receive, `req` after rcvrqst). */
   private requestVar(call: CallFact): string | undefined {
     let best: CallFact | undefined;
-    for (const c of this.calls) {
-      if (c.scope !== call.scope || c.range.o >= call.range.o) continue;
+    for (const c of fileIndex(this.s.facts).callsByScope.get(call.scope) ?? []) {
+      if (c.range.o >= call.range.o) continue;
       if (c.kind === 'receive' || c.kind === 'rcvrqst') if (!best || c.range.o > best.range.o) best = c;
     }
     if (!best) return undefined;
@@ -182,7 +190,7 @@ class Rules {
       if (!r || r.special) continue;
       const mine = r.own || (r.value !== undefined && this.own.some((o) => o.value === r.value));
       if (!mine) continue;
-      const bind = this.calls.find((c) => c.kind === 'bind' && (c.resultVar === r.text || (c.ep && this.ref(c)?.value === r.value)));
+      const bind = fileIndex(this.s.facts).bindsByVar.get(r.text)?.[0] ?? this.bindOf(r.value);
       const type = this.typeOfCall(call);
       this.add({
         code: 'DVS002',
@@ -194,28 +202,19 @@ class Rules {
     }
   }
 
+  private bindsByValue: Map<number | undefined, CallFact> | undefined;
+
+  private bindOf(value: number | undefined): CallFact | undefined {
+    if (!this.bindsByValue) {
+      this.bindsByValue = new Map();
+      for (const c of this.calls) if (c.kind === 'bind' && c.ep) this.bindsByValue.set(this.ref(c)?.value, c);
+    }
+    return this.bindsByValue.get(value);
+  }
+
   // DVS003 ------------------------------------------------------------------------------
   private undeclaredEndpoints(): void {
-    const cfg = this.ws.config(this.s.uri);
-    if (!cfg) return;
-    const cfgState = this.ws.configFor(this.s.uri);
-    for (const call of this.calls) {
-      const args = call.kind === 'vcopy' ? [call.args[0], call.args[2]] : [call.ep];
-      for (const arg of args) {
-        if (!arg || call.kind === 'bindOther') continue;
-        const r = this.ref(call, arg);
-        if (!r || r.value === undefined || r.special || r.requester || r.own || r.decl) continue;
-        const dcId = call.dc ? this.ws.evalText(call.dc.text, this.s.uri) : this.own[0]?.decl?.dc;
-        const dc = cfg.dcs.find((d) => d.id === dcId) ?? cfg.dcs[0];
-        const label = r.name ? `${r.name} (${r.value})` : `${r.value}`;
-        const related = cfgState ? [this.loc(spanToRng(cfgState.text, cfgState.parsed.spans.endpointsArray), 'endpoints declared in dvs.json', cfgState.uri)] : [];
-        if (dc && (r.value < -dc.nr_tasks || r.value >= dc.nr_procs)) {
-          this.add({ code: 'DVS003', range: arg.range, message: `Endpoint ${label} is outside DC ${dc.name}'s slot range ${-dc.nr_tasks} <= endpoint < ${dc.nr_procs}.`, related });
-        } else {
-          this.add({ code: 'DVS003', range: arg.range, message: `Endpoint ${label} is not declared in dvs.json.`, related });
-        }
-      }
-    }
+    for (const f of undeclaredEndpointUses(this.ws, this.s)) this.add(f);
   }
 
   // DVS004 ------------------------------------------------------------------------------
@@ -238,17 +237,7 @@ class Rules {
     const replies = this.calls.filter((c) => c.kind === 'reply');
     if (replies.length === 0) return;
     const ownValues = new Set(this.own.map((o) => o.value));
-    const clients: { state: DocState; call: CallFact; type?: string }[] = [];
-    for (const peer of this.ws.peers(this.s.uri)) {
-      if (peer.uri === this.s.uri) continue;
-      for (const call of this.ws.ipcCalls(peer)) {
-        if ((call.kind !== 'send' && call.kind !== 'sendrec') || !call.ep) continue;
-        const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
-        if (r.value === undefined || !ownValues.has(r.value)) continue;
-        const type = callType(this.ws, peer, call);
-        clients.push({ state: peer, call, ...(type ? { type } : {}) });
-      }
-    }
+    const clients = [...ownValues].flatMap((v) => (v === undefined ? [] : callSitesTo(this.ws, v, this.s.uri))).filter((c) => c.state.uri !== this.s.uri && c.call.kind !== 'notify');
     for (const reply of replies) {
       const label = reply.caseLabel?.label;
       const relevant = label ? clients.filter((c) => c.type === undefined || this.sameType(c.type, label)) : clients;
@@ -358,21 +347,28 @@ class Rules {
   // DVS009 ------------------------------------------------------------------------------
   private unhandledTypes(): void {
     const cfg = this.ws.config(this.s.uri);
+    const handledBy = new Map<string, { handled: Set<string>; related: DiagnosticRelatedInformation[] }>();
     for (const call of this.calls) {
       if ((call.kind !== 'send' && call.kind !== 'sendrec') || !call.ep) continue;
       const dst = this.ref(call);
       if (!dst || dst.value === undefined || dst.special || dst.own) continue;
       const type = this.typeOfCall(call);
       if (!type) continue;
-      const loops = this.ws.serverLoopsOf(dst.value, this.s.uri);
-      const handled = new Set<string>();
-      const related: DiagnosticRelatedInformation[] = [];
-      for (const { state, loop } of loops) {
-        for (const cs of loop.cases) handled.add(canonType(this.ws, cs.label, state.uri));
-        related.push(this.loc(loop.recv, `server loop of ${dst.name ?? dst.value}`, state.uri));
-      }
       const dstName = dst.decl?.name ?? dst.name;
-      for (const t of cfg?.protocol?.types ?? []) if (dstName && t.server === dstName) handled.add(canonType(this.ws, t.name, this.s.uri));
+      const cacheKey = `${dst.value}:${dstName ?? ''}`;
+      let entry = handledBy.get(cacheKey);
+      if (!entry) {
+        const handled = new Set<string>();
+        const related: DiagnosticRelatedInformation[] = [];
+        for (const { state, loop } of this.ws.serverLoopsOf(dst.value, this.s.uri)) {
+          for (const cs of loop.cases) handled.add(canonType(this.ws, cs.label, state.uri));
+          related.push(this.loc(loop.recv, `server loop of ${dst.name ?? dst.value}`, state.uri));
+        }
+        for (const t of cfg?.protocol?.types ?? []) if (dstName && t.server === dstName) handled.add(canonType(this.ws, t.name, this.s.uri));
+        entry = { handled, related };
+        handledBy.set(cacheKey, entry);
+      }
+      const { handled, related } = entry;
       if (handled.size === 0) continue;
       if (handled.has(canonType(this.ws, type, this.s.uri))) continue;
       this.add({
@@ -417,11 +413,13 @@ class Rules {
       const pointers: { field: string; range: Rng }[] = [];
       if (call.msgPairs) for (const p of call.msgPairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
       if (call.msgVar) {
-        for (const f of this.s.facts.fields) {
-          if (f.write && f.obj === call.msgVar && f.scope === call.scope && f.range.o < call.range.o && isPointerField(f.field)) pointers.push({ field: f.field, range: f.range });
+        const key = `${call.scope}\0${call.msgVar}`;
+        const idx = fileIndex(this.s.facts);
+        for (const f of idx.fieldWrites.get(key) ?? []) {
+          if (f.range.o < call.range.o && isPointerField(f.field)) pointers.push({ field: f.field, range: f.range });
         }
-        for (const l of this.s.facts.literals) {
-          if (l.assignedTo === call.msgVar && l.scope === call.scope && l.range.o < call.range.o) for (const p of l.pairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
+        for (const l of idx.literalsByVar.get(key) ?? []) {
+          if (l.range.o < call.range.o) for (const p of l.pairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
         }
       }
       if (pointers.length === 0) continue;
@@ -550,7 +548,7 @@ class Rules {
   // DVS014 ------------------------------------------------------------------------------
   private sourceAssigned(): void {
     const sentLater = (v: string, scope: string, o: number): CallFact | undefined =>
-      this.calls.find((c) => SEND_LIKE.has(c.kind) && c.msgVar === v && c.scope === scope && c.range.o > o);
+      (fileIndex(this.s.facts).callsByScope.get(scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgVar === v && c.range.o > o);
     const msg = 'm_source is overwritten by the runtime on delivery (it cannot be forged); assigning it before sending has no effect.';
     for (const f of this.s.facts.fields) {
       if (!f.write || f.field !== (this.c ? 'm_source' : 'source')) continue;
@@ -562,7 +560,7 @@ class Rules {
     for (const l of this.s.facts.literals) {
       const src = l.pairs.find((p) => p.key === 'source');
       if (!src) continue;
-      const inline = this.calls.find((c) => SEND_LIKE.has(c.kind) && c.msgPairs && c.range.o < l.range.o && l.range.o < offsetEnd(c.range, this.s.text));
+      const inline = (fileIndex(this.s.facts).callsByScope.get(l.scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgPairs && c.range.o < l.range.o && l.range.o < offsetEnd(c.range, this.s.text));
       const later = l.assignedTo ? sentLater(l.assignedTo, l.scope, l.range.o) : undefined;
       const send = inline ?? later;
       if (!send) continue;
@@ -620,6 +618,37 @@ class Rules {
   }
 }
 
+/** DVS003: endpoint arguments that resolve to a number dvs.json does not declare (shared with the dvs.json cross-check). */
+export function undeclaredEndpointUses(ws: Workspace, s: DocState): Finding[] {
+  const cfg = ws.config(s.uri);
+  if (!cfg) return [];
+  const out: Finding[] = [];
+  const cfgState = ws.configFor(s.uri);
+  const own = ws.ownEndpoints(s);
+  for (const call of ws.ipcCalls(s)) {
+    if (call.kind === 'bindOther') continue;
+    const args = call.kind === 'vcopy' ? [call.args[0], call.args[2]] : [call.ep];
+    for (const arg of args) {
+      if (!arg) continue;
+      const r = ws.endpoint(arg, s.uri, s.facts, call.scope);
+      if (r.value === undefined || r.special || r.requester || r.own || r.decl) continue;
+      const dcId = call.dc ? ws.evalText(call.dc.text, s.uri) : own[0]?.decl?.dc;
+      const dc = cfg.dcs.find((d) => d.id === dcId) ?? cfg.dcs[0];
+      const label = r.name ? `${r.name} (${r.value})` : `${r.value}`;
+      const related = cfgState ? [{ location: { uri: cfgState.uri, range: toRange(spanToRng(cfgState.text, cfgState.parsed.spans.endpointsArray)) }, message: 'endpoints declared in dvs.json' }] : [];
+      const outside = dc && (r.value < -dc.nr_tasks || r.value >= dc.nr_procs);
+      out.push({
+        code: 'DVS003',
+        range: arg.range,
+        message: outside ? `Endpoint ${label} is outside DC ${dc.name}'s slot range ${-dc.nr_tasks} <= endpoint < ${dc.nr_procs}.` : `Endpoint ${label} is not declared in dvs.json.`,
+        related,
+        ...(outside ? {} : { missing: label }),
+      });
+    }
+  }
+  return out;
+}
+
 /** The message type a send-like call carries: its inline literal's `type`, else the variable's type. */
 export function callType(ws: Workspace, s: DocState, call: CallFact): string | undefined {
   if (call.msgPairs) return call.msgPairs.find((p) => p.key === 'type')?.value;
@@ -633,26 +662,30 @@ function isTimed(call: CallFact): boolean {
 /** Message type of variable `v` just before `at`: the last m_type/type assignment, literal, case label or sendrec. */
 export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { range: Rng; scope: string }, cl: CaseLabel | undefined): string | undefined {
   if (!v) return undefined;
+  const idx = fileIndex(s.facts);
+  const key = `${at.scope}\0${v}`;
   const typeField = s.lang === 'c' ? 'm_type' : 'type';
-  let best: { o: number; type: string | undefined } | undefined;
+  let bestO = -1;
+  let bestType: string | undefined;
   const consider = (o: number, type: string | undefined): void => {
-    if (o < at.range.o && (!best || o > best.o)) best = { o, type };
+    if (o < at.range.o && o > bestO) {
+      bestO = o;
+      bestType = type;
+    }
   };
-  for (const f of s.facts.fields) if (f.write && f.obj === v && f.field === typeField && f.scope === at.scope && f.value) consider(f.range.o, f.value);
-  for (const l of s.facts.literals) if (l.assignedTo === v && l.scope === at.scope) consider(l.range.o, l.pairs.find((p) => p.key === 'type')?.value);
-  for (const c of s.facts.calls) {
-    if (c.scope !== at.scope || c.range.o >= at.range.o) continue;
-    const target = s.lang === 'c' ? c.msgVar : c.resultVar;
-    if (target !== v) continue;
+  for (const f of idx.fieldWrites.get(key) ?? []) if (f.field === typeField && f.value) consider(f.range.o, f.value);
+  for (const l of idx.literalsByVar.get(key) ?? []) consider(l.range.o, l.pairs.find((p) => p.key === 'type')?.value);
+  for (const c of idx.callsByTarget.get(key) ?? []) {
+    if (c.range.o >= at.range.o || c.range.o <= bestO) continue;
     if (c.kind === 'receive' || c.kind === 'rcvrqst') consider(c.range.o, undefined);
     if (c.kind === 'sendrec') {
-      const sent = s.lang === 'c' ? typeAt(ws, s, v, c, c.caseLabel) : c.msgPairs?.find((p) => p.key === 'type')?.value ?? typeAt(ws, s, c.msgVar, c, c.caseLabel);
+      const sent = s.lang === 'c' ? typeAt(ws, s, v, c, c.caseLabel) : (c.msgPairs?.find((p) => p.key === 'type')?.value ?? typeAt(ws, s, c.msgVar, c, c.caseLabel));
       const decl = sent ? ws.messageType(sent, s.uri) : undefined;
       consider(c.range.o, decl?.reply);
     }
   }
-  if (cl && cl.obj === v && (!best || cl.at.o > (best as { o: number }).o)) return cl.label;
-  return (best as { type: string | undefined } | undefined)?.type;
+  if (cl && cl.obj === v && cl.at.o > bestO) return cl.label;
+  return bestType;
 }
 
 function canonType(ws: Workspace, text: string, uri: string): string {
