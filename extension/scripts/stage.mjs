@@ -65,4 +65,16 @@ if (!fs.existsSync(path.join(build, 'dvsd'))) {
   fs.mkdirSync(path.join(out, 'build', 'pkgconfig'), { recursive: true });
   fs.writeFileSync(path.join(out, 'build', 'pkgconfig', 'm3ipc.pc'), pc);
 }
+// TypeScript endpoints run under the runtime's require hook (it needs `typescript`): bundle it.
+const esbuild = await import('esbuild');
+await esbuild.build({
+  entryPoints: [path.join(repo, 'runtime', 'src', 'cluster', 'ts-register.ts')],
+  outfile: path.join(out, 'dist', 'cluster', 'ts-register.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  logLevel: 'warning',
+});
 console.log('stage: server, grammar and runtime copied into extension/');

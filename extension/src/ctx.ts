@@ -55,6 +55,8 @@ export class Ctx {
     if (!dir) return;
     process.env['DVS_BUILD_DIR'] = dir;
     process.env['DVSD'] = path.join(dir, 'dvsd');
+    // The runtime's root holds dist/cluster/ts-register.js, used to run TypeScript endpoints.
+    if (!setting) process.env['DVS_RUNTIME_ROOT'] = this.context.asAbsolutePath('runtime');
     const pc = path.join(dir, 'pkgconfig');
     const old = process.env['PKG_CONFIG_PATH'];
     process.env['PKG_CONFIG_PATH'] = old ? `${pc}:${old}` : pc;

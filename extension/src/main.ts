@@ -220,7 +220,7 @@ async function reattach(ctx: Ctx): Promise<void> {
   const uri = await ctx.findConfig();
   if (!uri) return;
   try {
-    const c = await controller.attach(uri.fsPath);
+    const c = await controller.attach(uri.fsPath, (source, line) => ctx.log(source, line));
     if (c) {
       ctx.setCluster(c);
       ctx.log('cluster', `attached to the running cluster ${c.name}`);

@@ -11,7 +11,7 @@ const status: ClusterStatus = {
     { id: 1, name: 'node1', dir: '/d/1', up: true, links: [{ node: 0, state: 'down', sent: 1, rcvd: 0 }], dcs: [0] },
   ],
   endpoints: [
-    { name: 'KV_LOGGER', number: 2, dc: 0, node: 0, state: 'receiving', pid: 11, describe: 'receiving from ANY' },
+    { name: 'KV_LOGGER', number: 2, dc: 0, node: 0, state: 'running', pid: 11, describe: 'receiving from ANY' },
     { name: 'KV_SERVER', number: 1, dc: 0, node: 0, state: 'running', pid: 10, describe: 'running' },
     { name: 'CLIENT', number: 20, dc: 0, node: 1, state: 'dead', describe: 'dead (exit status 1)' },
   ],
@@ -27,6 +27,7 @@ test('builds nodes → DCs → endpoints, sorted, with state and context values'
     ['KV_SERVER (1)', 'running', 'endpoint.up'],
     ['KV_LOGGER (2)', 'receiving from ANY', 'endpoint.up'],
   ]);
+  assert.equal(dc.children[1]!.icon, 'arrow-down', 'receiving is derived from the description');
   const client = t[1]!.children[0]!.children[0]!;
   assert.equal(client.context, 'endpoint.down');
   assert.equal(client.icon, 'error');

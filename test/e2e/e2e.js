@@ -64,7 +64,9 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   page.on('request', (r) => { const u = new URL(r.url()); if (!['127.0.0.1', 'localhost'].includes(u.hostname) && u.protocol.startsWith('http')) external.add(u.host); });
   page.on('pageerror', (e) => log('pageerror:', e.message.split('\n')[0]));
   page.setDefaultTimeout(30000);
-  const dvsdBefore = new Set(pgrep(['-x', 'dvsd']));
+  // The workspace's cluster is renamed kv-e2e by run-e2e.sh, so its daemons are told apart
+  // from any other kv cluster on this machine by their --dir.
+  const ourDvsd = () => pgrep(['-f', 'dvsd .*/kv-e2e/']);
   let ours = [];
   let traceLive = false;
 
@@ -101,14 +103,14 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   await step('DVS: Start Cluster shows nodes and endpoints in the Cluster view', async () => {
     await runCommand('DVS: Start Cluster');
     await sidebarRow('node0').waitFor({ timeout: 90000 });
-    await sidebarRow('KV_SERVER').waitFor();
-    await sidebarRow('KV_LOGGER').waitFor();
-    await page.locator('.statusbar-item', { hasText: 'DVS kv' }).first().waitFor();
-    ours = pgrep(['-x', 'dvsd']).filter((p) => !dvsdBefore.has(p));
+    await sidebarRow('kv_server').waitFor();
+    await sidebarRow('kv_logger').waitFor();
+    await page.locator('.statusbar-item', { hasText: 'DVS kv-e2e' }).first().waitFor();
+    ours = ourDvsd();
     log('  dvsd started:', ours.join(' ') || 'none');
     if (ours.length === 0) throw new Error('no new dvsd process');
-    log('  KV_SERVER:', (await sidebarRow('KV_SERVER').innerText()).replace(/\s+/g, ' '));
-    log('  status bar:', (await page.locator('.statusbar-item', { hasText: 'DVS kv' }).first().innerText()).trim());
+    log('  kv_server:', (await sidebarRow('kv_server').innerText()).replace(/\s+/g, ' '));
+    log('  status bar:', (await page.locator('.statusbar-item', { hasText: 'DVS kv-e2e' }).first().innerText()).trim());
     await page.waitForTimeout(500);
     await shot('04-cluster-view-running');
   });
@@ -155,32 +157,51 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
 
   await step('kill an endpoint from the Cluster view context menu', async () => {
     await showDvs();
-    await sidebarRow('KV_LOGGER').click({ button: 'right' });
+    await sidebarRow('kv_logger').click({ button: 'right' });
     await page.locator('.context-view .action-label', { hasText: 'Kill Endpoint' }).first().click();
-    await page.locator('.sidebar .monaco-list-row', { hasText: 'KV_LOGGER' }).filter({ hasText: /dead|not running/ }).first().waitFor({ timeout: 15000 });
-    log('  KV_LOGGER:', (await sidebarRow('KV_LOGGER').innerText()).replace(/\s+/g, ' '));
+    await page.locator('.sidebar .monaco-list-row', { hasText: 'kv_logger' }).filter({ hasText: /dead|killed|exited|not running/ }).first().waitFor({ timeout: 15000 });
+    log('  kv_logger:', (await sidebarRow('kv_logger').innerText()).replace(/\s+/g, ' '));
     await shot('09-endpoint-killed');
   });
 
   await step('restart the endpoint from the context menu', async () => {
-    await sidebarRow('KV_LOGGER').click({ button: 'right' });
+    await sidebarRow('kv_logger').click({ button: 'right' });
     await page.locator('.context-view .action-label', { hasText: 'Restart Endpoint' }).first().click();
-    await page.locator('.sidebar .monaco-list-row', { hasText: 'KV_LOGGER' }).filter({ hasText: /receiving|running/ }).first().waitFor({ timeout: 15000 });
+    await page.locator('.sidebar .monaco-list-row', { hasText: 'kv_logger' }).filter({ hasText: /receiving|running/ }).first().waitFor({ timeout: 15000 });
     await shot('10-endpoint-restarted');
   });
 
-  await step('cut a link from the view and see errors in the trace', async () => {
+  let linkCut = false;
+  await step('cut a link from the Cluster view', async () => {
     const links = page.locator('.sidebar .monaco-list-row', { hasText: 'Links' });
     if ((await links.count()) === 0) throw new Skip('the cluster has no links (single-node runtime)');
-    const link = page.locator('.sidebar .monaco-list-row', { hasText: '→' }).first();
-    await link.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Cut Link' }).first().click();
-    await page.locator('.sidebar .monaco-list-row', { hasText: '→' }).filter({ hasText: /down|cut/ }).first().waitFor({ timeout: 15000 });
+    const link = page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).first();
+    await link.hover();
+    // The row's inline action (the same command is in its context menu).
+    await link.locator('.action-label[aria-label*="Cut Link"]').click();
+    await page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /cut|down/ }).first().waitFor({ timeout: 15000 });
+    log('  link:', (await page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).first().innerText()).replace(/\s+/g, ' '));
+    linkCut = true;
+    await page.locator('.statusbar-item', { hasText: /link\(s\) down/ }).first().waitFor({ timeout: 10000 });
     await shot('11-link-cut');
-    if (!traceLive) throw new Skip('link cut, but no live trace to show errors');
+  });
+
+  await step('the trace shows errors after the cut', async () => {
+    if (!linkCut) throw new Skip('no link was cut');
+    if (!traceLive) throw new Skip('no live trace to show errors');
     await runCommand('DVS: Show Message Trace');
     await trace().locator('.row.error').first().waitFor({ timeout: 15000 });
     await shot('12-trace-errors');
+  });
+
+  await step('restore the link', async () => {
+    if (!linkCut) throw new Skip('no link was cut');
+    await showDvs();
+    const link = page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /cut|down/ }).first();
+    await link.hover();
+    await link.locator('.action-label[aria-label*="Restore Link"]').click();
+    await page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /up/ }).first().waitFor({ timeout: 20000 });
+    await shot('13-link-restored');
   });
 
   await step('DVS: Stop Cluster leaves no process behind', async () => {
@@ -194,7 +215,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     if (left.length || progs.length) throw new Error(`processes left behind: dvsd ${left} programs ${progs}`);
     await showDvs();
     await page.waitForTimeout(500);
-    await shot('13-cluster-stopped');
+    await shot('14-cluster-stopped');
   });
 
   log('external hosts requested:', [...external].join(', ') || 'none');

@@ -57,6 +57,8 @@ WS=$RUN/workspace
 cp -r "$REPO/samples" "$WS"
 rm -f "$WS"/c/kv/kv_server "$WS"/c/kv/kv_logger "$WS"/c/kv/kv_client
 [ -f "$WS/c/kv/dvs.json" ] || cp "$REPO/test/e2e/fixtures/kv-dvs.json" "$WS/c/kv/dvs.json"
+# Our own cluster name, so a kv cluster started elsewhere on this machine is left alone.
+sed -i 's/"name": "kv" }/"name": "kv-e2e" }/; s#"\$schema": "[^"]*"#"$schema": "https://dvs-ipc.dev/schemas/dvs.schema.json"#' "$WS/c/kv/dvs.json"
 cp "$REPO/test/e2e/fixtures/planted_mistake.c" "$WS/c/kv/planted_mistake.c"
 export XDG_CONFIG_HOME=$RUN/xdg-config XDG_DATA_HOME=$RUN/xdg-data
 cp "$REPO/test/e2e/settings.json" "$RUN/user-data/User/settings.json"

@@ -56,9 +56,17 @@ export interface ClusterHandle {
 }
 
 /** The runtime's optional exports, looked up at run time so an older runtime still works. */
+interface RuntimeUpOptions {
+  onProgress?(step: string, done: number, total: number): void;
+  onLog?(source: string, line: string): void;
+  signal?: AbortSignal;
+  inspect?: boolean | 'brk';
+  onProgramStart?(p: { name: string; number: number; dc: number; node: number; pid: number; command: string[]; inspectPort?: number }): void;
+}
+
 interface RuntimeExtras {
   Cluster?: {
-    up(file: string, opts: unknown): Promise<RuntimeCluster>;
+    up(file: string, opts: RuntimeUpOptions): Promise<RuntimeCluster>;
     attach(file: string): Promise<RuntimeCluster | undefined>;
   };
   subscribeTrace?: (dir: string, onEvent: (e: TraceEvent) => void, onError?: (err: Error) => void) => { close(): void };
@@ -76,7 +84,8 @@ interface RuntimeCluster {
   stop?(ep: number, dc?: number): Promise<void>;
   linkCut(a: number, b: number): Promise<void>;
   linkRestore(a: number, b: number): Promise<void>;
-  logs(source?: string): string[] | Promise<string[]>;
+  logs(source?: string): string | string[] | Promise<string[]>;
+  follow?(onLog: (source: string, line: string) => void): { stop(): void };
   migrate?(ep: number, node: number, dc?: number): Promise<void>;
 }
 
@@ -93,26 +102,39 @@ export function loadConfig(file: string): DvsConfig {
 }
 
 export async function up(file: string, opts: UpOptions): Promise<ClusterHandle> {
-  if (extras.Cluster && (opts.inspect ?? 'off') === 'off') {
+  if (extras.Cluster) {
+    const inspect = opts.inspect ?? 'off';
     const c = await extras.Cluster.up(file, {
       onProgress: opts.onProgress,
       onLog: opts.onLog,
       signal: opts.signal,
+      ...(inspect === 'off' ? {} : { inspect: inspect === 'inspect-brk' ? 'brk' : true }),
+      onProgramStart: (p) =>
+        opts.onDebugTarget?.(
+          p.inspectPort
+            ? { endpoint: p.name, number: p.number, dc: p.dc, pid: p.pid, kind: 'node', port: p.inspectPort }
+            : { endpoint: p.name, number: p.number, dc: p.dc, pid: p.pid, kind: p.command[0] === process.execPath ? 'node' : 'native', program: p.command[0] },
+        ),
     });
     return wrapRuntimeCluster(file, c);
   }
   return LocalCluster.up(file, opts);
 }
 
-export async function attach(file: string): Promise<ClusterHandle | undefined> {
+/** Finds the cluster of `file` left running (by another window or `dvs up`); logs go to onLog. */
+export async function attach(file: string, onLog?: (source: string, line: string) => void): Promise<ClusterHandle | undefined> {
   if (extras.Cluster) {
     const c = await extras.Cluster.attach(file).catch(() => undefined);
-    return c ? wrapRuntimeCluster(file, c) : undefined;
+    if (!c) return undefined;
+    const s = await c.status().catch(() => undefined);
+    if (!s || !s.nodes.some((n) => n.up)) return undefined;
+    const follower = onLog && c.follow ? c.follow(onLog) : undefined;
+    return wrapRuntimeCluster(file, c, () => follower?.stop());
   }
   return LocalCluster.attach(file);
 }
 
-function wrapRuntimeCluster(file: string, c: RuntimeCluster): ClusterHandle {
+function wrapRuntimeCluster(file: string, c: RuntimeCluster, onDown?: () => void): ClusterHandle {
   let logs: string[] = [];
   return {
     name: c.name ?? path.basename(path.dirname(file)),
@@ -120,7 +142,10 @@ function wrapRuntimeCluster(file: string, c: RuntimeCluster): ClusterHandle {
     nodes: c.nodes,
     supports: { links: true, migrate: typeof c.migrate === 'function', trace: extras.subscribeTrace !== undefined },
     status: () => c.status(),
-    down: () => c.down(),
+    down: async () => {
+      onDown?.();
+      await c.down();
+    },
     stop: (ep, dc) => (c.stop ? c.stop(ep, dc) : c.kill(ep, dc)),
     kill: (ep, dc) => c.kill(ep, dc),
     restart: (ep, dc) => c.restart(ep, dc),
@@ -128,7 +153,8 @@ function wrapRuntimeCluster(file: string, c: RuntimeCluster): ClusterHandle {
     linkRestore: (a, b) => c.linkRestore(a, b),
     logs: (source) => {
       const r = c.logs(source);
-      if (Array.isArray(r)) logs = r;
+      if (typeof r === 'string') logs = r.split('\n');
+      else if (Array.isArray(r)) logs = r;
       else void r.then((l) => (logs = l));
       return logs;
     },

@@ -25,6 +25,20 @@ export interface TreeNode {
   link?: { a: number; b: number };
 }
 
+/**
+ * One state word for an endpoint: the runtime says running/dead/not started and describes
+ * what a running one does ("receiving from ANY", "sending to 2", "waiting for reply from 1").
+ */
+export function stateOf(ep: EndpointStatus): string {
+  if (ep.state !== 'running') return ep.state;
+  const d = ep.describe ?? '';
+  if (/^migrat/.test(d)) return 'migrating';
+  if (/^sendrec|^waiting for reply/.test(d)) return 'sendrec';
+  if (/^sending/.test(d)) return 'sending';
+  if (/^receiving/.test(d)) return 'receiving';
+  return 'running';
+}
+
 /** Short state word → icon and color. */
 export function endpointLook(state: string): { icon: string; color?: string } {
   switch (state) {
@@ -33,6 +47,7 @@ export function endpointLook(state: string): { icon: string; color?: string } {
     case 'killed':
       return { icon: 'error', color: 'errorForeground' };
     case 'stopped':
+    case 'not started':
     case 'unbound':
       return { icon: 'circle-slash', color: 'disabledForeground' };
     case 'migrating':
@@ -50,7 +65,7 @@ export function endpointLook(state: string): { icon: string; color?: string } {
 }
 
 export function isEndpointUp(ep: EndpointStatus): boolean {
-  return !['dead', 'exited', 'killed', 'stopped', 'unbound'].includes(ep.state);
+  return !['dead', 'exited', 'killed', 'stopped', 'unbound', 'not started'].includes(ep.state);
 }
 
 function dcsOf(node: NodeStatus): Array<{ id: number; name: string }> {
@@ -58,7 +73,7 @@ function dcsOf(node: NodeStatus): Array<{ id: number; name: string }> {
 }
 
 function endpointItem(ep: EndpointStatus): TreeNode {
-  const look = endpointLook(ep.state);
+  const look = endpointLook(stateOf(ep));
   const up = isEndpointUp(ep);
   return {
     id: `ep/${ep.dc}/${ep.number}`,
