@@ -70,6 +70,7 @@ interface RuntimeExtras {
     attach(file: string): Promise<RuntimeCluster | undefined>;
   };
   subscribeTrace?: (dir: string, onEvent: (e: TraceEvent) => void, onError?: (err: Error) => void) => { close(): void };
+  traceHistory?: (dir: string, n?: number) => Promise<TraceEvent[]>;
   toChromeTrace?: (events: readonly TraceEvent[], protocol?: unknown) => unknown;
   toJsonLines?: (events: readonly TraceEvent[]) => string;
 }

@@ -25,21 +25,45 @@ export class TraceHub {
     return extras.subscribeTrace !== undefined;
   }
 
+  /**
+   * Subscribes to every node, then adds what the nodes recorded before the subscription
+   * (their history) without duplicates: a history event is kept only when it is older
+   * than the first live event of its node.
+   */
   start(cluster: ClusterHandle): void {
     this.stop();
     const subscribe = extras.subscribeTrace;
     if (!subscribe) return;
+    const firstLive = new Map<number, number>();
+    const lastHistory = new Map<number, number>();
     for (const n of cluster.nodes) {
       try {
         this.subs.push(
           subscribe(
             n.dir,
-            (e) => this.push(e),
+            (e) => {
+              if (e.seq <= (lastHistory.get(e.node) ?? -1)) return;
+              if (!firstLive.has(e.node)) firstLive.set(e.node, e.seq);
+              this.push(e);
+            },
             (err) => this.onError(`trace of ${n.name}: ${err.message}`),
           ),
         );
       } catch (err) {
         this.onError(`trace of ${n.name}: ${(err as Error).message}`);
+      }
+      const history = extras.traceHistory;
+      if (history) {
+        void history(n.dir, 10_000).then(
+          (events) => {
+            for (const e of events) {
+              if (e.seq >= (firstLive.get(e.node) ?? Infinity)) continue;
+              lastHistory.set(e.node, Math.max(lastHistory.get(e.node) ?? -1, e.seq));
+              this.push(e);
+            }
+          },
+          () => undefined,
+        );
       }
     }
   }
