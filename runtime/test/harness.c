@@ -29,6 +29,7 @@ fail_at(const char *file, int line, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, " (pid %d)\n", (int)getpid());
+    fflush(NULL);
     _exit(1);
 }
 
@@ -212,6 +213,7 @@ run_one(const struct test *t)
         if (body == 0) {
             alarm(120);
             t->fn();
+            fflush(NULL);
             _exit(0);
         }
         int rc = reap(body);

@@ -60,6 +60,18 @@ proc_table(void)
     return t;
 }
 
+void
+proc_forget_node(void)
+{
+    pthread_mutex_lock(&g_open_lock);
+    if (g_table)
+        dvst_close(g_table);
+    __atomic_store_n(&g_table, NULL, __ATOMIC_RELEASE);
+    memset(&g_proc, 0, sizeof(g_proc));
+    memset(&t_bind, 0, sizeof(t_bind));
+    pthread_mutex_unlock(&g_open_lock);
+}
+
 int
 proc_is_bound(void)
 {

@@ -22,6 +22,10 @@ struct binding {
 /* proc_table maps the node table on first use; NULL if there is none. */
 struct dvst_table *proc_table(void);
 
+/* proc_forget_node unmaps the node so that the next call maps the one
+ * DVS_NODE names now (a forked child moving to another node; tests). */
+void proc_forget_node(void);
+
 /* proc_enter checks that the caller is bound, in a running DC, and returns
  * its binding; < 0 is the error to return. */
 int proc_enter(struct dvst_table **t, struct binding **b);
