@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Cluster, ConfigLoadError, runningClusters, type ClusterStatus } from '../cluster/cluster';
+import { loadConfig } from '../cluster/config';
 import * as control from '../cluster/control';
 import { nodesRoot, runtimeRoot } from '../cluster/paths';
 
@@ -21,7 +22,7 @@ export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.j
                               --detach returns once everything runs. FILE defaults to ./dvs.json
   dvs status [FILE] [--json]  nodes, links, DCs and the state of every endpoint
   dvs ps [FILE] [--json]      the process tables of all nodes of the running cluster
-                              (with --dir DIR: of one node, see above)
+                              (with --dir DIR: of one node, see below)
   dvs down [FILE]             stop every program and node, delete the cluster's state
   dvs kill EP [--dc N] [FILE] SIGKILL the program of endpoint EP (it shows as dead)
   dvs restart EP [--dc N] [FILE]
@@ -150,9 +151,11 @@ export async function up(file: string, o: { detach: boolean; verbose: boolean; s
   const tty = process.stdout.isTTY === true;
   const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
   const showNodes = o.verbose;
-  let nodeNames = new Set<string>();
+  // Loading first also reports a malformed file before anything starts.
+  const nodeNames = new Set(loadConfig(file).config.nodes.map((n) => n.name));
   const onLog = (source: string, line: string) => {
-    if (nodeNames.has(source) && !showNodes) return;
+    // dvsd's own lines: only link changes, unless --verbose.
+    if (nodeNames.has(source) && !showNodes && !/\blink\b/.test(line)) return;
     if (source === 'build' && !o.verbose) return;
     console.log(`${width(source)}| ${nodeNames.has(source) || source === 'build' ? dim(line) : line}`);
   };
@@ -179,7 +182,6 @@ export async function up(file: string, o: { detach: boolean; verbose: boolean; s
     process.removeListener('SIGTERM', onSignal);
     throw err;
   }
-  nodeNames = new Set(cluster.nodes.map((n) => n.name));
   const eps = cluster.config.endpoints.filter((e) => e.program).length;
   if (o.detach) {
     process.removeListener('SIGINT', onSignal);

@@ -546,6 +546,7 @@ export class Cluster {
     const command = commandFor(this.loaded, e, inspect);
     const logFile = this.logFile(e.name);
     fs.rmSync(this.exitFile(e.name), { force: true });
+    this.exits.delete(e.name);
     let running: Running;
     try {
       running = await runProgram({
