@@ -18,6 +18,8 @@ async function step(name, fn) {
   catch (e) {
     if (e instanceof Skip) { skips++; log('SKIP', name, '-', e.message); return; }
     failures++; log('FAIL', name, '-', e.message.split('\n')[0]); await shot('FAIL-' + name.replace(/\W+/g, '_'));
+    const toasts = await page.locator('.notifications-toasts .notification-toast').allInnerTexts().catch(() => []);
+    for (const t of toasts) log('  notification:', t.replace(/\s+/g, ' ').slice(0, 300));
   }
 }
 
@@ -165,8 +167,9 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   });
 
   await step('restart the endpoint from the context menu', async () => {
-    await sidebarRow('kv_logger').click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Restart Endpoint' }).first().click();
+    // The row's inline action this time (the same command as in the context menu).
+    await sidebarRow('kv_logger').hover();
+    await sidebarRow('kv_logger').locator('.action-label[aria-label*="Restart Endpoint"]').click();
     await page.locator('.sidebar .monaco-list-row', { hasText: 'kv_logger' }).filter({ hasText: /receiving|running/ }).first().waitFor({ timeout: 15000 });
     await shot('10-endpoint-restarted');
   });
@@ -216,6 +219,38 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     await showDvs();
     await page.waitForTimeout(500);
     await shot('14-cluster-stopped');
+  });
+
+  await step('F5 with the dvs debug type starts the cluster and attaches debuggers', async () => {
+    await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } }).catch(() => {});
+    await runCommand('Debug: Start Debugging');
+    // code-server asks which configuration to run.
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'DVS: Launch cluster' }).first();
+    if (await pick.waitFor({ timeout: 5000 }).then(() => true, () => false)) await pick.click();
+    await page.locator('.debug-toolbar').first().waitFor({ timeout: 60000 });
+    await page.keyboard.press('Control+Shift+Y');
+    const console_ = page.locator('.repl');
+    await console_.locator('.monaco-list-row', { hasText: 'attaching the JavaScript debugger to ticker' }).first().waitFor({ timeout: 60000 });
+    await console_.locator('.monaco-list-row', { hasText: 'No C/C++ debugger extension is installed' }).first().waitFor({ timeout: 10000 });
+    // The child session of the JavaScript endpoint shows in the Run and Debug view's call stack.
+    await page.locator('.activitybar [aria-label^="Run and Debug"]').first().click();
+    await page.locator('.debug-call-stack .monaco-list-row', { hasText: 'ticker' }).first().waitFor({ timeout: 30000 });
+    if (ourDvsd().length === 0) throw new Error('no dvsd runs for the debug session');
+    await page.waitForTimeout(500);
+    await shot('15-debug-session');
+  });
+
+  await step('stopping the debug session stops the cluster', async () => {
+    const before = ourDvsd();
+    await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } }).catch(() => {});
+    await page.keyboard.press('Shift+F5');
+    await page.locator('.debug-toolbar').first().waitFor({ state: 'hidden', timeout: 30000 });
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline && (before.some(alive) || pgrep(['-f', `${folder}/c/kv/kv_`]).length > 0)) await page.waitForTimeout(200);
+    const left = before.filter(alive);
+    if (left.length) throw new Error(`dvsd left behind: ${left}`);
+    await page.locator('.statusbar-item', { hasText: /DVS.*stopped/ }).first().waitFor({ timeout: 10000 });
+    await shot('16-debug-stopped');
   });
 
   log('external hosts requested:', [...external].join(', ') || 'none');

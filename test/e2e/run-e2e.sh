@@ -60,6 +60,13 @@ rm -f "$WS"/c/kv/kv_server "$WS"/c/kv/kv_logger "$WS"/c/kv/kv_client
 # Our own cluster name, so a kv cluster started elsewhere on this machine is left alone.
 sed -i 's/"name": "kv" }/"name": "kv-e2e" }/; s#"\$schema": "[^"]*"#"$schema": "https://dvs-ipc.dev/schemas/dvs.schema.json"#' "$WS/c/kv/dvs.json"
 cp "$REPO/test/e2e/fixtures/planted_mistake.c" "$WS/c/kv/planted_mistake.c"
+# A JavaScript endpoint for the debugger test, and the launch configuration.
+cp "$REPO/test/e2e/fixtures/ticker.js" "$WS/c/kv/ticker.js"
+node -e '
+  const f = process.argv[1], c = JSON.parse(require("fs").readFileSync(f, "utf8"));
+  c.endpoints.push({ name: "ticker", number: 30, dc: 0, node: 0, program: { run: "ticker.js" } });
+  require("fs").writeFileSync(f, JSON.stringify(c, null, 2));' "$WS/c/kv/dvs.json"
+mkdir -p "$WS/.vscode" && cp "$REPO/test/e2e/fixtures/launch.json" "$WS/.vscode/launch.json"
 export XDG_CONFIG_HOME=$RUN/xdg-config XDG_DATA_HOME=$RUN/xdg-data
 cp "$REPO/test/e2e/settings.json" "$RUN/user-data/User/settings.json"
 PATH=$NODE24_BIN:$PATH "$CS" --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \
