@@ -142,6 +142,8 @@ extern const struct transport tr_futex, tr_futex_spin;
 extern const struct transport tr_pipe, tr_unix, tr_tcp;
 extern const struct transport tr_zmq_ipc, tr_zmq_tcp;
 extern const struct transport tr_ours;
+extern const struct transport tr_ours_trace; /* the same with the IPC trace on */
+int ours_trace_set(int on);                   /* t_m3ipc_trace.c */
 extern const struct copier cp_pvm, cp_ours;
 
 /* m3ipc needs its node daemon for the whole run; the harness starts it once

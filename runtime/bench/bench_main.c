@@ -46,6 +46,7 @@
 /* ---- Registry: add a transport here (and its file to CMakeLists.txt) ---- */
 static const struct transport *const transports[] = {
     &tr_futex, &tr_futex_spin, &tr_pipe, &tr_unix, &tr_tcp, &tr_zmq_ipc, &tr_zmq_tcp, &tr_ours,
+    &tr_ours_trace,
 };
 #define N_TRANSPORTS (sizeof transports / sizeof transports[0])
 static const struct copier *const copiers[] = {&cp_pvm, &cp_ours};
@@ -556,6 +557,23 @@ static void eval_targets(void)
         } else
             add_target("n/a", 0, 1.0, name, "%s",
                        o1->st != ST_OK ? why_o : b->st == ST_NA ? b->why : "baseline not run");
+    }
+
+    /* SPEC §8: trace on at most 10 % slower than trace off. */
+    int it = find_tr("ours-trace");
+    for (int cpu = 0; cpu < 2; cpu++) {
+        const struct lat_cell *off = &lat[io][cpu], *on = &lat[it][cpu];
+        const char *name = cpu ? "trace on <= 1.10x trace off, two CPUs"
+                               : "trace on <= 1.10x trace off, one CPU";
+        if (off->st == ST_OK && on->st == ST_OK) {
+            double r = on->med_us / off->med_us;
+            add_target(r <= 1.10 ? "PASS" : "MISS", r, 1.10, name, "%.3f / %.3f us = %.2fx", on->med_us,
+                       off->med_us, r);
+        } else
+            add_target("n/a", 0, 1.10, name, "%s",
+                       on->st == ST_SKIP || off->st == ST_SKIP ? "1 CPU only"
+                       : on->st == ST_NA                       ? on->why
+                                                               : "trace row failed or not run");
     }
 
     for (size_t si = 1; si < N_SIZES; si++) { /* 64 KiB and 1 MiB */

@@ -287,6 +287,24 @@ const struct transport tr_ours = {
     .client_fini = ours_client_fini,
 };
 
+/* "ours, trace on": the same round trip while the node records the trace
+ * (t_m3ipc_trace.c switches it on and off through the control socket). */
+static int ours_trace_on(struct bench_ctx *c) { (void)c; return ours_trace_set(1); }
+static void ours_trace_off(struct bench_ctx *c) { (void)c; ours_trace_set(0); }
+const struct transport tr_ours_trace = {
+    .name = "ours-trace",
+    .family = "ours",
+    .label = "ours: sendrec, trace on",
+    .unavailable = ours_unavailable,
+    .setup = ours_trace_on,
+    .server_init = ours_server_init,
+    .server_loop = ours_server_loop,
+    .client_init = ours_client_init,
+    .roundtrip = ours_roundtrip,
+    .client_fini = ours_client_fini,
+    .teardown = ours_trace_off,
+};
+
 /* ---- vcopy ------------------------------------------------------------------ */
 static int ours_copy_server(struct bench_ctx *c)
 {
@@ -368,6 +386,8 @@ void ours_node_stop(void) {}
 
 const struct transport tr_ours = {
     .name = "ours", .family = "ours", .label = "ours: m3ipc sendrec", .unavailable = ours_unavailable};
+const struct transport tr_ours_trace = {
+    .name = "ours-trace", .family = "ours", .label = "ours: sendrec, trace on", .unavailable = ours_unavailable};
 const struct copier cp_ours = {
     .name = "vcopy-ours", .family = "ours", .label = "ours: mnx_vcopy", .unavailable = ours_unavailable};
 

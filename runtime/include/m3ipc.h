@@ -372,6 +372,51 @@ const char *mnx_strerror(int code);
 /* mnx_errname returns just the name ("EMOLAGAIN"), or NULL if unknown. */
 const char *mnx_errname(int code);
 
+/* ---- Call sites for the trace ---------------------------------------------
+ * The node records every IPC event while somebody watches (`dvs trace`).
+ * A program compiled with -DDVS_TRACE_CALLSITES also tells it where each
+ * call is in its source: the macros below turn mnx_send(d, m) into
+ * mnx_send_at(d, m, __FILE__, __LINE__), and the trace shows
+ * "(kv_client.c:40)". Without the define nothing changes: the plain
+ * functions above are called. The _at functions may also be called
+ * directly (e.g. by a language binding that knows its own call sites);
+ * file is reduced to its basename (at most 47 characters are kept). */
+int mnx_send_at(int dst_ep, message *m, const char *file, int line);
+int mnx_receive_at(int src_ep, message *m, const char *file, int line);
+int mnx_sendrec_at(int srcdst_ep, message *m, const char *file, int line);
+int mnx_rcvrqst_at(message *m, const char *file, int line);
+int mnx_reply_at(int dst_ep, message *m, const char *file, int line);
+int mnx_notify_at(int dst_ep, const char *file, int line);
+int mnx_send_T_at(int dst_ep, message *m, long to_ms, const char *file, int line);
+int mnx_receive_T_at(int src_ep, message *m, long to_ms, const char *file, int line);
+int mnx_sendrec_T_at(int srcdst_ep, message *m, long to_ms, const char *file, int line);
+int mnx_rcvrqst_T_at(message *m, long to_ms, const char *file, int line);
+int mnx_reply_T_at(int dst_ep, message *m, long to_ms, const char *file, int line);
+int mnx_ntfy_value_at(int src_nr, int dst_ep, long value, const char *file, int line);
+int mnx_vcopy_at(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
+                 int bytes, const char *file, int line);
+int mnx_bind_at(int dcid, int ep, const char *file, int line);
+int mnx_unbind_at(int dcid, int ep, const char *file, int line);
+
+#ifdef DVS_TRACE_CALLSITES
+#define mnx_send(d, m) mnx_send_at((d), (m), __FILE__, __LINE__)
+#define mnx_receive(s, m) mnx_receive_at((s), (m), __FILE__, __LINE__)
+#define mnx_sendrec(d, m) mnx_sendrec_at((d), (m), __FILE__, __LINE__)
+#define mnx_rcvrqst(m) mnx_rcvrqst_at((m), __FILE__, __LINE__)
+#define mnx_reply(d, m) mnx_reply_at((d), (m), __FILE__, __LINE__)
+#define mnx_notify(d) mnx_notify_at((d), __FILE__, __LINE__)
+#define mnx_send_T(d, m, t) mnx_send_T_at((d), (m), (t), __FILE__, __LINE__)
+#define mnx_receive_T(s, m, t) mnx_receive_T_at((s), (m), (t), __FILE__, __LINE__)
+#define mnx_sendrec_T(d, m, t) mnx_sendrec_T_at((d), (m), (t), __FILE__, __LINE__)
+#define mnx_rcvrqst_T(m, t) mnx_rcvrqst_T_at((m), (t), __FILE__, __LINE__)
+#define mnx_reply_T(d, m, t) mnx_reply_T_at((d), (m), (t), __FILE__, __LINE__)
+#define mnx_ntfy_value(s, d, v) mnx_ntfy_value_at((s), (d), (v), __FILE__, __LINE__)
+#define mnx_vcopy(s, sa, d, da, n) \
+    mnx_vcopy_at((s), (sa), (d), (da), (n), __FILE__, __LINE__)
+#define mnx_bind(dc, ep) mnx_bind_at((dc), (ep), __FILE__, __LINE__)
+#define mnx_unbind(dc, ep) mnx_unbind_at((dc), (ep), __FILE__, __LINE__)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,3 +19,20 @@ export {
   type UpOptions,
 } from './cluster/cluster';
 export { loadConfig, checkPrograms, type LoadedConfig } from './cluster/config';
+export {
+  subscribeTrace,
+  traceHistory,
+  traceRecording,
+  mergeByCausality,
+  formatEvent,
+  typeName,
+  parseFilter,
+  toChromeTrace,
+  toJsonLines,
+  fromJsonLines,
+  type TraceEvent,
+  type TraceOp,
+  type ProtocolType,
+  type TraceSubscription,
+  type TraceFilter,
+} from './cluster/trace';

@@ -12,6 +12,7 @@ import { isRunning, logPath, startNode, stopNode, type DcSpec } from '../cluster
 import { buildDir, defaultNodeDir, nodesRoot } from '../cluster/paths';
 import { runningClusters } from '../cluster/cluster';
 import { builtinClusterFile, CliUsageError, CLUSTER_HELP, clusterCommand, up } from './cluster-cmds';
+import { cmdTrace, demoTrace, TRACE_HELP, TraceUsageError } from './trace-cmd';
 
 const HELP = `dvs - run and inspect DVS IPC clusters and nodes
 
@@ -30,7 +31,8 @@ node commands (one node, by its directory):
                               run PROGRAM on the node; with --ep the launcher binds it
                               (the program calls mnx_wait4bind()); exits with its status
   dvs demo [--seconds N] [--clients N]
-                              the key-value sample on a fresh node, with a live view
+                              the key-value sample on a fresh node, with a live view and trace
+${TRACE_HELP}
   dvs help | --help | --version
 
 DIR defaults to $DVS_NODE, else ${defaultNodeDir({})}.`;
@@ -207,6 +209,7 @@ async function cmdDemo(argv: string[]): Promise<number> {
     }
   };
   say(`node ${info.node.id} (${info.node.name}) up in ${dir}`);
+  const traceSub = demoTrace(dir, say, tty ? 2 : 4);
   const tag = (name: string) => (line: string) => say(`[${name}] ${line}`);
   const daemons: Running[] = [];
   let clientRuns = 0;
@@ -264,6 +267,7 @@ async function cmdDemo(argv: string[]): Promise<number> {
     return clientFailures === 0 && clientRuns > 0 ? 0 : 1;
   } finally {
     process.removeListener('SIGINT', onSignal);
+    traceSub.close();
     for (const d of daemons) d.child.kill('SIGTERM');
     await Promise.all(daemons.map((d) => d.exited));
     await stopNode(dir).catch(() => undefined);
@@ -297,6 +301,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdRun(rest);
     case 'demo':
       return cmdDemo(rest);
+    case 'trace':
+      return cmdTrace(rest).catch((e: Error) => Promise.reject(e instanceof TraceUsageError ? new UsageError(e.message) : e));
     case 'help':
     case '--help':
     case '-h':

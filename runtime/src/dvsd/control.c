@@ -69,7 +69,7 @@ buf_free(struct buf *b)
     b->len = b->cap = 0;
 }
 
-static void
+void
 reply_error(struct buf *out, int code, const char *fmt, ...)
 {
     char msg[512];
@@ -224,8 +224,8 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
         buf_printf(out, "{\"ok\":true,\"requests\":[\"info\",\"ps [DC]\","
                         "\"lclbind DC PID EP\",\"unbind DC EP\","
                         "\"wakeup DC EP\",\"rmtbind DC EP NODE [NAME]\","
-                        "\"links\",\"link cut|restore NODE\",\"shutdown\","
-                        "\"help\"]}");
+                        "\"links\",\"link cut|restore NODE\",\"trace\",\"trace history [N]\","
+                        "\"trace on\",\"trace off\",\"shutdown\",\"help\"]}");
     } else if (!strcmp(w[0], "info") && n == 1) {
         do_info(d, out);
     } else if (!strcmp(w[0], "ps") && n <= 2) {
@@ -267,6 +267,8 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
             reply_error(out, c, "node %d is not a peer of this node", a);
         else
             buf_printf(out, "{\"ok\":true}");
+    } else if (!strcmp(w[0], "trace")) {
+        trace_request(d, w + 1, n - 1, out);
     } else if (!strcmp(w[0], "shutdown") && n == 1) {
         buf_printf(out, "{\"ok\":true}");
         return 1;
@@ -275,7 +277,7 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
                     "unknown request '%.64s' with %d argument(s); expected one "
                     "of: info, ps [DC], lclbind DC PID EP, unbind DC EP, "
                     "wakeup DC EP, rmtbind DC EP NODE [NAME], links, "
-                    "link cut|restore NODE, shutdown, help",
+                    "link cut|restore NODE, trace [history [N]|on|off], shutdown, help",
                     w[0], n - 1);
     }
     return 0;

@@ -47,4 +47,19 @@ void buf_free(struct buf *b);
 /* control_handle answers one request line into out (a single JSON line).
  * It returns 1 when the daemon must shut down after replying. */
 int control_handle(struct dvsd *d, char *line, struct buf *out);
+/* reply_error writes a {"ok":false,...} reply with the EMOL* name. */
+void reply_error(struct buf *out, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The trace (trace.c): trace_init creates the collection timer (always_on:
+ * record even without subscribers, `dvsd --trace`); trace_request answers
+ * "trace ..." (w: the words after "trace"); trace_adopt takes over the
+ * connection that just subscribed (ok: its reply was sent) and returns 1
+ * if it did; trace_event handles the epoll tags below. */
+int trace_init(struct dvsd *d, int always_on);
+void trace_request(struct dvsd *d, char **w, int n, struct buf *out);
+int trace_adopt(struct dvsd *d, int fd, int ok);
+void trace_event(struct dvsd *d, unsigned tag);
+#define TRACE_TAG_TIMER 0x80000u
+#define TRACE_TAG_SUB_BASE 0x80001u /* .. + 31: subscribers */
 #endif /* DVSD_H */

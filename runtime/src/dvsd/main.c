@@ -1,7 +1,7 @@
 /*
  * main.c - dvsd, the node daemon: set-up, the event loop, shutdown.
  *
- * Usage: dvsd [--dir DIR] [--node-id N] [--name NAME]
+ * Usage: dvsd [--dir DIR] [--node-id N] [--name NAME] [--trace]
  *             [--dc ID:NAME[:NR_PROCS:NR_TASKS:NR_SYSPROCS]]...
  * It runs in the foreground (the launcher detaches it), prints one line with
  * "ready" on stderr once the node is usable, and stops on SIGTERM, SIGINT
@@ -63,14 +63,16 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: dvsd [--dir DIR] [--node-id N] [--name NAME]\n"
+            "usage: dvsd [--dir DIR] [--node-id N] [--name NAME] [--trace]\n"
             "            [--dc ID:NAME[:NR_PROCS:NR_TASKS:NR_SYSPROCS[:NODE,...]]]...\n"
             "            [--listen HOST:PORT --secret-file FILE] [--peer ID=HOST:PORT]...\n"
             "Runs one DVS IPC node in the foreground. DIR defaults to "
             "$DVS_NODE or %s.\nWithout --dc it creates DC 0 'dc0' with 64 "
             "procs, 8 tasks, 16 system slots.\n"
             "--listen/--peer connect this node to the others (TCP proxies,\n"
-            "authenticated with the secret in FILE, at least 16 bytes).\n",
+            "authenticated with the secret in FILE, at least 16 bytes).\n"
+            "With --trace it records the IPC trace always, else only while a\n"
+            "client subscribes (dvs trace).\n",
             dvst_default_node_dir());
 }
 
@@ -244,6 +246,11 @@ client_input(struct dvsd *d, struct client *c)
         buf_printf(&out, "\n");
         int bad = send_all(c->fd, out.p, out.len);
         buf_free(&out);
+        if (trace_adopt(d, c->fd, !bad)) { /* it subscribed to the trace */
+            c->fd = -1;
+            c->len = 0;
+            return stop;
+        }
         size_t used = (size_t)(nl + 1 - c->in);
         memmove(c->in, nl + 1, c->len - used);
         c->len -= used;
@@ -288,6 +295,7 @@ main(int argc, char **argv)
     const char *name = NULL, *listen_on = NULL, *secret_file = NULL;
     const char *peers[NR_NODES];
     int npeers = 0;
+    int trace_always = 0;
     dc_usr_t dcs[NR_DCS];
     int ndcs = 0;
     snprintf(d.dir, sizeof(d.dir), "%s", dvst_default_node_dir());
@@ -299,6 +307,9 @@ main(int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("dvsd %d.%d\n", M3IPC_VERSION, M3IPC_SUBVERSION);
             return 0;
+        } else if (!strcmp(a, "--trace")) {
+            trace_always = 1;
+            continue;
         } else if (!v) {
             fprintf(stderr, "dvsd: %s needs a value\n", a);
             usage(stderr);
@@ -439,6 +450,8 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    if (trace_init(&d, trace_always) < 0)
+        log_msg("trace: cannot create its timer: %s", strerror(errno));
     log_msg("node %d (%s) ready at %s with %d DC(s)", d.nodeid, nodename,
             d.dir, ndcs);
 
@@ -460,6 +473,8 @@ main(int argc, char **argv)
                 watch_scan(&d);
             } else if (tag >= PX_TAG_FIRST && tag < PX_TAG_LAST) {
                 proxy_event(tag, evs[i].events);
+            } else if (tag >= TRACE_TAG_TIMER && tag < WATCH_TAG_BASE) {
+                trace_event(&d, tag);
             } else if (tag >= WATCH_TAG_BASE) {
                 watch_event(&d, tag);
             } else if (tag >= TAG_CLIENT_BASE &&

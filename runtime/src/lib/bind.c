@@ -95,6 +95,8 @@ claim(struct dvst_table *t, int dcid, int ep, pid_t lpid, pid_t tid,
     read_comm(tid, s->name);
     s->bind_gen++;
     atomic_store_explicit(&s->rts_flags, 0, memory_order_release);
+    if (DVST_TRACING(t))
+        dvst_trace_op(t, DVST_OP_BIND, dcid, ep, NONE, 0, OK, lpid);
     *out = s;
     return ep;
 }

@@ -48,6 +48,8 @@ enqueue(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
     me->msg = *m;
     me->sendto = dst->endpoint;
     me->sendseq = ++t->sendseq;
+    if (DVST_TRACING(t))
+        dvst_trace_enqueue(me);
     dst->nqueued++;
     atomic_store_explicit(&me->rts_flags,
                           atomic_load(&me->rts_flags) | flags,
@@ -142,6 +144,8 @@ dvsi_take_notify(struct dvst_table *t, struct dvst_slot *me, int src, message *m
                 continue;
             me->notify_pending[w] &= ~(1ULL << (bit % 64));
             dvsi_build_notify(m, s->endpoint, nr, me->ntfy_value);
+            if (DVST_TRACING(t))
+                dvst_trace_msg(t, DVST_OP_NOTIFY, s, s->endpoint, me, m->m_type, 2);
             me->ntfy_value = 0;
             return 1;
         }
@@ -266,12 +270,16 @@ do_send(int dst_ep, message *m, long to_ms)
             rc = EMOLAGAIN; /* a remote rendezvous always waits */
             goto out;
         }
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_SEND, me, b->ep, dst, m->m_type, 0);
         if ((rc = queue_remote(t, me, dst, m, CMD_SEND_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
         return finish(t, b, NULL, has_dl ? &dl : NULL, NULL);
     }
     if (dvsi_ready_for(dst, b->ep)) {
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_SEND, me, b->ep, dst, m->m_type, 0);
         dvsi_deliver(dst, m, b->ep);
         me->lclsent++;
         goto out;
@@ -319,6 +327,8 @@ do_receive(int src_ep, message *m, long to_ms, int rcvrqst)
         goto out;
     struct dvst_slot *s = dvsi_first_sender(t, me, src_ep);
     if (s) {
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, (atomic_load(&s->rts_flags) & RECEIVING) ? DVST_OP_SENDREC : DVST_OP_SEND, s, s->endpoint, me, s->msg.m_type, 1);
         dvsi_take(me, s, m);
         b->last_peer = s;
         goto out;
@@ -371,6 +381,8 @@ do_sendrec(int dst_ep, message *m, long to_ms)
             rc = EMOLAGAIN;
             goto out;
         }
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_SENDREC, me, b->ep, dst, m->m_type, 0);
         if ((rc = queue_remote(t, me, dst, m, CMD_SNDREC_MSG,
                                SENDING | RECEIVING)) < 0)
             goto out;
@@ -381,6 +393,8 @@ do_sendrec(int dst_ep, message *m, long to_ms)
     }
     uint32_t flags = RECEIVING;
     if (dvsi_ready_for(dst, b->ep)) {
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_SENDREC, me, b->ep, dst, m->m_type, 0);
         dvsi_deliver(dst, m, b->ep);
         me->lclsent++;
     } else if (to_ms == TIMEOUT_NOWAIT) {
@@ -435,11 +449,15 @@ do_reply(int dst_ep, message *m)
         atomic_store(&dst->rts_flags, f & ~RECEIVING);
         dst->getfrom = NONE;
         dst->misc_flags &= ~MIS_SENDREC;
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_REPLY, me, b->ep, dst, m->m_type, 0);
         if ((rc = queue_remote(t, me, dst, m, CMD_REPLY_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
         return finish(t, b, NULL, NULL, NULL);
     }
+    if (DVST_TRACING(t))
+        dvst_trace_msg(t, DVST_OP_REPLY, me, b->ep, dst, m->m_type, 0);
     dvsi_deliver(dst, m, b->ep);
     me->lclsent++;
 out:
@@ -487,6 +505,8 @@ do_notify(int src_nr_override, int dst_ep, long value)
         /* Fire and forget: released once the proxy has taken it. */
         message n;
         dvsi_build_notify(&n, from->endpoint, from->nr, value);
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_NOTIFY, from, from->endpoint, dst, n.m_type, 0);
         if ((rc = queue_remote(t, me, dst, &n, CMD_NTFY_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
@@ -497,6 +517,8 @@ do_notify(int src_nr_override, int dst_ep, long value)
         message n;
         dvsi_build_notify(&n, from->endpoint, from->nr, value | dst->ntfy_value);
         dst->ntfy_value = 0;
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_NOTIFY, from, from->endpoint, dst, n.m_type, 0);
         dvsi_deliver(dst, &n, from->endpoint);
         me->lclsent++;
         goto out;
@@ -514,38 +536,57 @@ out:
     return rc;
 }
 
-int mnx_send(int dst, message *m) { return do_send(dst, m, TIMEOUT_FOREVER); }
-int mnx_send_T(int dst, message *m, long to) { return do_send(dst, m, to); }
+#define TR DVST_TRACE_RET
+int mnx_send(int dst, message *m)
+{
+    return TR(DVST_CALL_SEND, dst, do_send(dst, m, TIMEOUT_FOREVER));
+}
+int mnx_send_T(int dst, message *m, long to)
+{
+    return TR(DVST_CALL_SEND_T, dst, do_send(dst, m, to));
+}
 int mnx_receive(int src, message *m)
 {
-    return do_receive(src, m, TIMEOUT_FOREVER, 0);
+    return TR(DVST_CALL_RECEIVE, src, do_receive(src, m, TIMEOUT_FOREVER, 0));
 }
 int mnx_receive_T(int src, message *m, long to)
 {
-    return do_receive(src, m, to, 0);
+    return TR(DVST_CALL_RECEIVE_T, src, do_receive(src, m, to, 0));
 }
-int mnx_rcvrqst(message *m) { return do_receive(ANY, m, TIMEOUT_FOREVER, 1); }
-int mnx_rcvrqst_T(message *m, long to) { return do_receive(ANY, m, to, 1); }
+int mnx_rcvrqst(message *m)
+{
+    return TR(DVST_CALL_RCVRQST, ANY, do_receive(ANY, m, TIMEOUT_FOREVER, 1));
+}
+int mnx_rcvrqst_T(message *m, long to)
+{
+    return TR(DVST_CALL_RCVRQST_T, ANY, do_receive(ANY, m, to, 1));
+}
 int mnx_sendrec(int ep, message *m)
 {
-    return do_sendrec(ep, m, TIMEOUT_FOREVER);
+    return TR(DVST_CALL_SENDREC, ep, do_sendrec(ep, m, TIMEOUT_FOREVER));
 }
 int mnx_sendrec_T(int ep, message *m, long to)
 {
-    return do_sendrec(ep, m, to);
+    return TR(DVST_CALL_SENDREC_T, ep, do_sendrec(ep, m, to));
 }
-int mnx_reply(int dst, message *m) { return do_reply(dst, m); }
+int mnx_reply(int dst, message *m)
+{
+    return TR(DVST_CALL_REPLY, dst, do_reply(dst, m));
+}
 int mnx_reply_T(int dst, message *m, long to)
 {
     /* A local reply never blocks, so the timeout only guards remote
      * replies (acknowledged by the peer node). */
     (void)to;
-    return do_reply(dst, m);
+    return TR(DVST_CALL_REPLY_T, dst, do_reply(dst, m));
 }
-int mnx_notify(int dst) { return do_notify(SELF, dst, 0); }
+int mnx_notify(int dst)
+{
+    return TR(DVST_CALL_NOTIFY, dst, do_notify(SELF, dst, 0));
+}
 int mnx_ntfy_value(int src_nr, int dst, long value)
 {
-    return do_notify(src_nr, dst, value);
+    return TR(DVST_CALL_NTFY_VALUE, dst, do_notify(src_nr, dst, value));
 }
 
 int

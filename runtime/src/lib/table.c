@@ -334,6 +334,8 @@ dvst_unbind(struct dvst_table *t, struct dvst_slot *s, int why)
     uint32_t f = atomic_load(&s->rts_flags);
     if (f & SLOT_FREE)
         return;
+    if (DVST_TRACING(t))
+        dvst_trace_op(t, DVST_OP_UNBIND, s->dcid, ep, NONE, 0, why == EMOLNOTBIND ? OK : why, s->lpid);
     /* If it was queued on somebody, leave that queue. */
     if (f & SENDING) {
         int p = _ENDPOINT_P(s->sendto);

@@ -24,9 +24,10 @@
 #include <stdint.h>
 
 #include "m3ipc.h"
+#include "trace.h"
 
 #define DVST_MAGIC 0x31535644u /* "DVS1" */
-#define DVST_VERSION 2
+#define DVST_VERSION 3 /* 2: proxies (main) / trace ring (trace); 3: both */
 #define DVST_SLOTS (NR_TASKS + NR_PROCS)
 #define DVST_NOTIFY_WORDS ((NR_TASKS + NR_SYS_PROCS + 63) / 64)
 
@@ -80,6 +81,11 @@ struct dvst_slot {
     int32_t vc_src, vc_dst;    /* (lock) remote vcopy parties */
     uint64_t vc_saddr, vc_daddr;
     uint32_t vc_bytes;
+    /* Trace (trace.h): the call site of a queued message, and the seq of
+     * this slot's last sendrec request, which its reply points back to. */
+    char trace_file[DVST_TRACE_FILE]; /* (lock) */
+    int32_t trace_line;        /* (lock) */
+    uint64_t trace_req;        /* (lock) */
 } __attribute__((aligned(64)));
 
 struct dvst_dc {
@@ -100,6 +106,7 @@ struct dvst_table {
     node_usr_t nodes[NR_NODES];     /* (lock) */
     struct dvst_dc dcs[NR_DCS];     /* (lock) */
     struct dvst_slot slots[NR_DCS][DVST_SLOTS];
+    struct dvst_trace trace;  /* the event ring (trace.h) */
 };
 
 /* dvst_create makes a new table file at path (which must not exist) for

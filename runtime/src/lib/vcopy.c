@@ -111,9 +111,9 @@ remote_copy(struct dvst_table *t, struct binding *b, struct dvst_slot *s,
     return OK;
 }
 
-int
-mnx_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
-          int bytes)
+static int
+do_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
+         int bytes)
 {
     struct dvst_table *t;
     struct binding *b;
@@ -172,7 +172,17 @@ mnx_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
     atomic_fetch_and(&d->rts_flags, ~mark);
     if (rc == OK)
         b->slot->lclcopy++;
+    if (rc == OK && DVST_TRACING(t))
+        dvst_trace_op(t, DVST_OP_VCOPY, b->dcid, src_ep, dst_ep, bytes, OK, b->slot->lpid);
 out:
     dvst_unlock(t);
     return rc;
+}
+
+int
+mnx_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
+          int bytes)
+{
+    return DVST_TRACE_RET(DVST_CALL_VCOPY, dst_ep,
+                          do_vcopy(src_ep, src_addr, dst_ep, dst_addr, bytes));
 }

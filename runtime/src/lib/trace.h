@@ -1,0 +1,135 @@
+/*
+ * trace.h - the IPC trace ring in the node's shared table (internal).
+ *
+ * Every completed IPC step appends one fixed-size binary event to a bounded
+ * ring inside struct dvst_table. The event is written by the process that
+ * completes the step while it holds the table lock, so writers need no
+ * lock of their own. Messages are recorded when they are DELIVERED (the
+ * receiver gets them), with src = the true sender and dst = the receiver,
+ * so every message is exactly one event.
+ *
+ * Readers (dvsd, tests) never take the lock: each ring entry carries its
+ * seq, written last with release ordering and zeroed first, so a reader
+ * that sees the same seq before and after copying the entry has a
+ * consistent copy; anything else means the writer lapped it (counted as
+ * lost).
+ *
+ * Cost: with tracing off every hook is one predictable branch on
+ * t->trace.enabled. dvsd sets enabled while at least one client subscribes
+ * (control request "trace") or always with `dvsd --trace` / "trace on".
+ */
+#ifndef DVS_TRACE_H
+#define DVS_TRACE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define DVST_TRACE_EVENTS 16384 /* ring size: a power of two */
+#define DVST_TRACE_FILE 48      /* basename of the call site, NUL padded */
+
+enum dvst_trace_op {
+    DVST_OP_SEND = 1, /* a message of a plain send delivered */
+    DVST_OP_SENDREC,  /* a sendrec request delivered */
+    DVST_OP_REPLY,    /* a reply delivered (reply, or send to a sendrec caller) */
+    DVST_OP_NOTIFY,   /* a notification delivered */
+    DVST_OP_VCOPY,    /* a vcopy done (bytes) */
+    DVST_OP_BIND,
+    DVST_OP_UNBIND,   /* result: 0 explicit, EMOLSRCDIED death, EMOLSHUTDOWN */
+    DVST_OP_ERROR,    /* a call returned < 0 (call says which) */
+    DVST_OP_TIMEOUT,  /* a call returned EMOLTIMEDOUT or EMOLAGAIN */
+    DVST_OP_MAX
+};
+
+/* The calls an error or timeout event names (event.call). */
+enum dvst_trace_call {
+    DVST_CALL_NONE = 0,
+    DVST_CALL_SEND, DVST_CALL_SEND_T, DVST_CALL_RECEIVE, DVST_CALL_RECEIVE_T,
+    DVST_CALL_SENDREC, DVST_CALL_SENDREC_T, DVST_CALL_RCVRQST,
+    DVST_CALL_RCVRQST_T, DVST_CALL_REPLY, DVST_CALL_REPLY_T,
+    DVST_CALL_NOTIFY, DVST_CALL_NTFY_VALUE, DVST_CALL_VCOPY,
+    DVST_CALL_MAX
+};
+
+struct dvst_trace_event {
+    _Atomic uint64_t seq; /* 1, 2, ... per node; 0 while being written */
+    uint64_t ts;          /* CLOCK_MONOTONIC ns */
+    uint64_t lamport;
+    uint64_t reply_to;    /* seq of the sendrec request a reply answers */
+    int32_t node, dc;
+    int16_t op, call;     /* enum dvst_trace_op, enum dvst_trace_call */
+    int32_t src, dst;     /* endpoints */
+    int32_t type;         /* m_type (messages) */
+    int32_t bytes;
+    int32_t result;
+    int32_t pid;          /* the process that made the call */
+    int32_t line;         /* 0 when unknown */
+    char file[DVST_TRACE_FILE]; /* "" when unknown */
+};
+
+struct dvst_trace {
+    _Atomic uint32_t enabled;   /* written by dvsd (and tests) */
+    uint32_t pad;
+    _Atomic uint64_t head;      /* (lock) seq of the last event written */
+    uint64_t clock;             /* (lock) the node's Lamport clock */
+    struct dvst_trace_event ev[DVST_TRACE_EVENTS]
+        __attribute__((aligned(64)));
+};
+
+/* The call site of the current call (set by the mnx_*_at entry points of
+ * m3ipc.h when a program is built with -DDVS_TRACE_CALLSITES). */
+extern __thread const char *dvst_site_file;
+extern __thread int dvst_site_line;
+
+struct dvst_table;
+struct dvst_slot;
+
+/* DVST_TRACING is the one branch a hook costs when tracing is off. */
+#define DVST_TRACING(t) \
+    __builtin_expect(atomic_load_explicit(&(t)->trace.enabled, \
+                                          memory_order_relaxed) != 0, 0)
+
+/* dvst_trace_msg records a message from slot `from` (the true sender, src
+ * endpoint src_ep) to dst (lock held). Call BEFORE the delivery changes
+ * dst's flags. from_queue says that the message was queued, so the site
+ * comes from the sender's slot instead of this thread. op may be
+ * DVST_OP_SEND: it becomes REPLY when dst waits in sendrec for src_ep. */
+void dvst_trace_msg(struct dvst_table *t, int op, struct dvst_slot *from,
+                    int src_ep, struct dvst_slot *dst, int m_type,
+                    int from_queue);
+/* dvst_trace_enqueue stores this thread's call site in the sender's slot,
+ * so that it travels with a queued message (lock held). */
+void dvst_trace_enqueue(struct dvst_slot *me);
+/* dvst_trace_op records a non-message event (lock held). */
+void dvst_trace_op(struct dvst_table *t, int op, int dc, int src, int dst,
+                   int bytes, int result, int pid);
+/* dvst_trace_fail records an error or timeout event of call with peer
+ * endpoint peer (takes the lock; does nothing when tracing is off).
+ * Returns rc. */
+int dvst_trace_fail(int call, int peer, int rc);
+/* DVST_TRACE_RET wraps a public call's return value: one branch on the
+ * result; the flag is only looked at when the call failed. */
+#define DVST_TRACE_RET(call, peer, expr)                            \
+    __extension__({                                                 \
+        int _dvst_rc = (expr);                                      \
+        if (__builtin_expect(_dvst_rc < 0, 0))                      \
+            dvst_trace_fail(call, peer, _dvst_rc);                  \
+        _dvst_rc;                                                   \
+    })
+
+/* dvst_trace_merge_clock folds a remote Lamport time into the node's clock
+ * (clock = max(clock, remote) + 1) and returns the new value (lock held).
+ * Proxies call it for every message that arrives from another node. */
+uint64_t dvst_trace_merge_clock(struct dvst_table *t, uint64_t remote);
+
+/* dvst_trace_read copies up to max events with seq > after into out, in
+ * order, without the lock. *lost counts the events that were overwritten
+ * before they could be read. Returns how many were copied; *next is the
+ * seq to pass as `after` next time. */
+int dvst_trace_read(struct dvst_table *t, uint64_t after,
+                    struct dvst_trace_event *out, int max, uint64_t *next,
+                    uint64_t *lost);
+
+/* Names for the JSON form. */
+const char *dvst_trace_op_name(int op);
+const char *dvst_trace_call_name(int call);
+#endif /* DVS_TRACE_H */
