@@ -51,6 +51,22 @@ async function showDvs() {
   if (!(await header.isVisible().catch(() => false))) await page.locator('.activitybar [aria-label^="DVS"]').first().click();
   await header.waitFor();
 }
+// Hover a row and click one of its inline actions; retried, because a live tree may be
+// redrawn between the hover and the click.
+async function inlineAction(rowText, action, effect, tries = 4) {
+  for (let i = 1; i <= tries; i++) {
+    const row = sidebarRow(rowText);
+    try {
+      await row.hover();
+      await row.locator(`.action-label[aria-label*="${action}"]`).click({ timeout: 3000 });
+      await effect().waitFor({ timeout: 8000 });
+      return;
+    } catch (e) {
+      if (i === tries) throw e;
+      log(`  ${action} on ${rowText}: retry ${i}`);
+    }
+  }
+}
 const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 
 (async () => {
@@ -147,6 +163,9 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   await step('clicking an arrow opens the call site', async () => {
     if (!traceLive) throw new Skip('no live trace');
     await trace().locator('#pause').click();
+    try { await callSite(); } finally { await trace().locator('#pause', { hasText: 'Follow' }).click({ timeout: 3000 }).catch(() => {}); }
+  });
+  async function callSite() {
     const row = trace().locator('.row[title*=".c:"]').first();
     await row.waitFor({ timeout: 10000 }).catch(() => { throw new Skip('the runtime records no call sites (file/line) yet'); });
     const title = await row.getAttribute('title');
@@ -154,8 +173,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     const file = path.basename(title.split(':')[0]);
     await page.locator('.tabs-container .tab', { hasText: file }).waitFor();
     await shot('08-call-site');
-    await trace().locator('#pause').click().catch(() => {});
-  });
+  }
 
   await step('kill an endpoint from the Cluster view context menu', async () => {
     await showDvs();
@@ -168,9 +186,8 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
 
   await step('restart the endpoint from the context menu', async () => {
     // The row's inline action this time (the same command as in the context menu).
-    await sidebarRow('kv_logger').hover();
-    await sidebarRow('kv_logger').locator('.action-label[aria-label*="Restart Endpoint"]').click();
-    await page.locator('.sidebar .monaco-list-row', { hasText: 'kv_logger' }).filter({ hasText: /receiving|running/ }).first().waitFor({ timeout: 15000 });
+    await inlineAction('kv_logger', 'Restart Endpoint',
+      () => page.locator('.sidebar .monaco-list-row', { hasText: 'kv_logger' }).filter({ hasText: /receiving|running/ }).first());
     await shot('10-endpoint-restarted');
   });
 
@@ -178,11 +195,9 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   await step('cut a link from the Cluster view', async () => {
     const links = page.locator('.sidebar .monaco-list-row', { hasText: 'Links' });
     if ((await links.count()) === 0) throw new Skip('the cluster has no links (single-node runtime)');
-    const link = page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).first();
-    await link.hover();
     // The row's inline action (the same command is in its context menu).
-    await link.locator('.action-label[aria-label*="Cut Link"]').click();
-    await page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /cut|down/ }).first().waitFor({ timeout: 15000 });
+    await inlineAction('→ node1', 'Cut Link',
+      () => page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /cut|down/ }).first());
     log('  link:', (await page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).first().innerText()).replace(/\s+/g, ' '));
     linkCut = true;
     await page.locator('.statusbar-item', { hasText: /link\(s\) down/ }).first().waitFor({ timeout: 10000 });
@@ -200,10 +215,8 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   await step('restore the link', async () => {
     if (!linkCut) throw new Skip('no link was cut');
     await showDvs();
-    const link = page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /cut|down/ }).first();
-    await link.hover();
-    await link.locator('.action-label[aria-label*="Restore Link"]').click();
-    await page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /up/ }).first().waitFor({ timeout: 20000 });
+    await inlineAction('→ node1', 'Restore Link',
+      () => page.locator('.sidebar .monaco-list-row', { hasText: '→ node1' }).filter({ hasText: /up|connecting/ }).first());
     await shot('13-link-restored');
   });
 

@@ -65,6 +65,8 @@ cp "$REPO/test/e2e/fixtures/ticker.js" "$WS/c/kv/ticker.js"
 node -e '
   const f = process.argv[1], c = JSON.parse(require("fs").readFileSync(f, "utf8"));
   c.endpoints.push({ name: "ticker", number: 30, dc: 0, node: 0, program: { run: "ticker.js" } });
+  // Build the C programs with call-site capture, so trace arrows link to their source line.
+  for (const e of c.endpoints) if (e.program && e.program.build === "make") e.program.build = "make CFLAGS=\"-O2 -g -DDVS_TRACE_CALLSITES\"";
   require("fs").writeFileSync(f, JSON.stringify(c, null, 2));' "$WS/c/kv/dvs.json"
 mkdir -p "$WS/.vscode" && cp "$REPO/test/e2e/fixtures/launch.json" "$WS/.vscode/launch.json"
 export XDG_CONFIG_HOME=$RUN/xdg-config XDG_DATA_HOME=$RUN/xdg-data

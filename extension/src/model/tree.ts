@@ -118,8 +118,10 @@ export function buildTree(status: ClusterStatus | undefined): TreeNode[] {
           id: `link/${node.id}/${l.node}`,
           kind: 'link',
           label: `→ ${nodeName.get(l.node) ?? `node ${l.node}`}`,
-          description: `${l.state} · sent ${l.sent} · rcvd ${l.rcvd}`,
-          tooltip: `Link from ${node.name} to ${nodeName.get(l.node) ?? l.node}: ${l.state}`,
+          description: l.state,
+          // The counters move with every message: they live in the tooltip, which does not
+          // force the row to be redrawn.
+          tooltip: `Link from ${node.name} to ${nodeName.get(l.node) ?? l.node}: ${l.state}\nsent ${l.sent} · received ${l.rcvd}`,
           icon: up ? 'plug' : 'debug-disconnect',
           color: up ? undefined : 'errorForeground',
           context: up ? 'link.up' : 'link.down',

@@ -12,7 +12,10 @@ import type { Ctx } from '../ctx';
 import { buildTree, type TreeNode } from '../model/tree';
 
 const SAFETY_REFRESH_MS = 3000;
-const EVENT_DEBOUNCE_MS = 300;
+/** bind/unbind/errors change the tree for sure; plain IPC only flips sending/receiving. */
+const STRUCTURE_DEBOUNCE_MS = 300;
+const IPC_DEBOUNCE_MS = 1500;
+const STRUCTURAL = new Set(['bind', 'unbind', 'error', 'timeout', 'link', 'migrate']);
 
 export class ClusterView implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
@@ -23,6 +26,8 @@ export class ClusterView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   private safety: ReturnType<typeof setInterval> | undefined;
   private debounce: ReturnType<typeof setTimeout> | undefined;
   private stale = false;
+  private debounceDelay = 0;
+  private shown = '';
 
   constructor(private readonly ctx: Ctx) {
     this.view = vscode.window.createTreeView('dvs.cluster', { treeDataProvider: this, showCollapseAll: true });
@@ -31,29 +36,38 @@ export class ClusterView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       this.changed,
       this.view.onDidChangeVisibility(() => this.onVisibility()),
       ctx.onDidChangeStatus((s) => {
-        this.roots = buildTree(s);
+        const roots = buildTree(s);
+        // Re-render only on a real change: a tree redrawn under the mouse loses clicks.
+        const key = JSON.stringify(roots, (k, v) => (k === 'endpoint' || k === 'link' || k === 'tooltip' ? undefined : v));
         this.view.message = ctx.cluster && !s ? 'The cluster does not answer.' : undefined;
+        if (key === this.shown) return;
+        this.shown = key;
+        this.roots = roots;
         this.changed.fire(undefined);
       }),
       ctx.onDidChangeCluster(() => {
         this.roots = [];
+        this.shown = '';
         this.changed.fire(undefined);
         this.onVisibility();
       }),
       ctx.trace.onEvents((batch) => {
         // Any IPC event may change a state; bind/unbind/errors certainly do.
-        if (batch.length > 0) this.schedule();
+        if (batch.length > 0) this.schedule(batch.some((e) => STRUCTURAL.has(e.op)) ? STRUCTURE_DEBOUNCE_MS : IPC_DEBOUNCE_MS);
       }),
     );
   }
 
-  private schedule(): void {
+  private schedule(delay: number): void {
     // Hidden: the tree is not rebuilt on screen, but the status bar still deserves the news.
     if (!this.view.visible) this.stale = true;
-    this.debounce ??= setTimeout(() => {
+    if (this.debounce && delay >= this.debounceDelay) return;
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounceDelay = delay;
+    this.debounce = setTimeout(() => {
       this.debounce = undefined;
       void this.ctx.refresh();
-    }, EVENT_DEBOUNCE_MS);
+    }, delay);
   }
 
   private onVisibility(): void {
