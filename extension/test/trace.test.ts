@@ -34,6 +34,7 @@ test('decodes message types and fields with the protocol of dvs.json', () => {
   assert.equal(d.message(ev({ op: 'reply', type: 100, src: 1, dst: 20 })), 'KV_OK (key)');
   assert.equal(d.message(ev({ op: 'send', type: 7 })), 'type 7');
   assert.equal(d.message(ev({ op: 'send', result: -64, err: 'EMOLNOTCONN' })), 'KV_PUT (key, length) ✗ EMOLNOTCONN');
+  assert.equal(d.message(ev({ op: 'error', call: 'sendrec', src: 20, dst: 1, result: -64, err: 'EMOLNOTCONN' })), 'sendrec → KV_SERVER ✗ EMOLNOTCONN');
   assert.equal(d.endpointName(0, 0x7ace), 'ANY');
   assert.equal(d.endpointName(0, 20), 'CLIENT');
 });

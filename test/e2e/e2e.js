@@ -38,7 +38,7 @@ async function runCommand(title, tries = 6) {
     await input.waitFor({ state: 'visible' });
     await input.fill('>' + title);
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    try { await row.waitFor({ timeout: 5000 }); await page.keyboard.press('Enter'); return; }
+    try { await row.waitFor({ timeout: 5000 }); await row.click(); return; }
     catch { log(`  palette: "${title}" not listed yet (try ${i})`); await page.keyboard.press('Escape'); }
   }
   throw new Error('command not found in palette: ' + title);
@@ -208,8 +208,17 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     if (!linkCut) throw new Skip('no link was cut');
     if (!traceLive) throw new Skip('no live trace to show errors');
     await runCommand('DVS: Show Message Trace');
-    await trace().locator('.row.error').first().waitFor({ timeout: 15000 });
+    // The pause survives the panel being hidden (an arrow click opened an editor): follow again.
+    await trace().locator('#pause').waitFor();
+    if ((await trace().locator('#pause').innerText()).includes('Follow')) await trace().locator('#pause').click();
+    // The "errors only" filter leaves the failed calls (EMOLNOTCONN on the cut link).
+    await trace().locator('#f-err').check();
+    const notconn = trace().locator('.row.error', { hasText: 'EMOLNOTCONN' }).first();
+    await notconn.waitFor({ timeout: 15000 });
+    log('  error row:', (await notconn.innerText()).replace(/\s+/g, ' '));
+    await page.waitForTimeout(500);
     await shot('12-trace-errors');
+    await trace().locator('#f-err').uncheck();
   });
 
   await step('restore the link', async () => {
@@ -235,11 +244,10 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   });
 
   await step('F5 with the dvs debug type starts the cluster and attaches debuggers', async () => {
-    await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } }).catch(() => {});
     await runCommand('Debug: Start Debugging');
-    // code-server asks which configuration to run.
+    // code-server asks which configuration to run; the first row is ours.
     const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'DVS: Launch cluster' }).first();
-    if (await pick.waitFor({ timeout: 5000 }).then(() => true, () => false)) await pick.click();
+    if (await pick.waitFor({ timeout: 5000 }).then(() => true, () => false)) await page.keyboard.press('Enter');
     await page.locator('.debug-toolbar').first().waitFor({ timeout: 60000 });
     await page.keyboard.press('Control+Shift+Y');
     const console_ = page.locator('.repl');
@@ -255,8 +263,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
 
   await step('stopping the debug session stops the cluster', async () => {
     const before = ourDvsd();
-    await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } }).catch(() => {});
-    await page.keyboard.press('Shift+F5');
+    await page.locator('.debug-toolbar .action-label.codicon-debug-stop').first().click();
     await page.locator('.debug-toolbar').first().waitFor({ state: 'hidden', timeout: 30000 });
     const deadline = Date.now() + 15000;
     while (Date.now() < deadline && (before.some(alive) || pgrep(['-f', `${folder}/c/kv/kv_`]).length > 0)) await page.waitForTimeout(200);

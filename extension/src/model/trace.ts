@@ -112,6 +112,9 @@ export class Decoder {
   /** `KV_PUT key=3 length=5`, or `KV_PUT (key, length)` when the runtime recorded no field values. */
   message(e: TraceEvent): string {
     if (e.op === 'bind' || e.op === 'unbind') return `${e.op} ${this.endpointName(e.dc, e.src)}`;
+    if (e.op === 'error' || e.op === 'timeout') {
+      return `${e.call ?? e.op} → ${this.endpointName(e.dc, e.dst)} ✗ ${e.err ?? e.result}`;
+    }
     const t = this.types.get(e.type);
     let text = e.op === 'notify' ? 'NOTIFY' : this.typeName(e.type);
     if (t?.fields) {
