@@ -76,6 +76,7 @@ class DvsAdapter implements vscode.DebugAdapter {
 
   private console(text: string, category = 'console'): void {
     this.send({ type: 'event', event: 'output', body: { category, output: text + '\n' } });
+    this.ctx.log('debug', text);
   }
 
   handleMessage(message: vscode.DebugProtocolMessage): void {
@@ -128,8 +129,8 @@ class DvsAdapter implements vscode.DebugAdapter {
             this.console(
               'No C/C++ debugger extension is installed (ms-vscode.cpptools, vadimcn.vscode-lldb or webfreak.debug): ' +
                 'C endpoints run without a debugger. Install one to debug them with gdb.',
-              'important',
             );
+            void vscode.window.showWarningMessage('DVS: no C/C++ debugger extension is installed; C endpoints run without a debugger.');
             warnedC = true;
           }
           return;

@@ -57,13 +57,28 @@ async function inlineAction(rowText, action, effect, tries = 4) {
   for (let i = 1; i <= tries; i++) {
     const row = sidebarRow(rowText);
     try {
-      await row.hover();
+      await row.hover({ timeout: 5000 });
       await row.locator(`.action-label[aria-label*="${action}"]`).click({ timeout: 3000 });
       await effect().waitFor({ timeout: 8000 });
       return;
     } catch (e) {
       if (i === tries) throw e;
       log(`  ${action} on ${rowText}: retry ${i}`);
+    }
+  }
+}
+// Right-click a row and pick a context-menu item; retried like inlineAction.
+async function contextAction(rowText, label, effect, tries = 4) {
+  for (let i = 1; i <= tries; i++) {
+    try {
+      await sidebarRow(rowText).click({ button: 'right', timeout: 5000 });
+      await page.locator('.context-view .action-label', { hasText: label }).first().click({ timeout: 3000 });
+      await effect().waitFor({ timeout: 8000 });
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape').catch(() => {});
+      if (i === tries) throw e;
+      log(`  ${label} on ${rowText}: retry ${i}`);
     }
   }
 }
@@ -177,9 +192,8 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
 
   await step('kill an endpoint from the Cluster view context menu', async () => {
     await showDvs();
-    await sidebarRow('kv_logger').click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Kill Endpoint' }).first().click();
-    await page.locator('.sidebar .monaco-list-row', { hasText: 'kv_logger' }).filter({ hasText: /dead|killed|exited|not running/ }).first().waitFor({ timeout: 15000 });
+    await contextAction('kv_logger', 'Kill Endpoint',
+      () => page.locator('.sidebar .monaco-list-row', { hasText: 'kv_logger' }).filter({ hasText: /dead|killed|exited|not running/ }).first());
     log('  kv_logger:', (await sidebarRow('kv_logger').innerText()).replace(/\s+/g, ' '));
     await shot('09-endpoint-killed');
   });
@@ -250,12 +264,16 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     if (await pick.waitFor({ timeout: 5000 }).then(() => true, () => false)) await page.keyboard.press('Enter');
     await page.locator('.debug-toolbar').first().waitFor({ timeout: 60000 });
     await page.keyboard.press('Control+Shift+Y');
-    const console_ = page.locator('.repl');
-    await console_.locator('.monaco-list-row', { hasText: 'attaching the JavaScript debugger to ticker' }).first().waitFor({ timeout: 60000 });
-    await console_.locator('.monaco-list-row', { hasText: 'No C/C++ debugger extension is installed' }).first().waitFor({ timeout: 10000 });
-    // The child session of the JavaScript endpoint shows in the Run and Debug view's call stack.
+    // One child session per script endpoint: the Debug Console lists them by endpoint.
+    const sessions = page.locator('select', { has: page.locator('option', { hasText: 'ticker (30)' }) }).first();
+    await sessions.waitFor({ state: 'attached', timeout: 60000 });
+    log('  debug sessions:', (await sessions.locator('option').allInnerTexts()).join(' | '));
+    // The cluster session's own console says what it attached, and that C has no debugger here.
+    const parent = (await sessions.locator('option').allInnerTexts()).find((t) => t.includes('DVS: Launch cluster'));
+    if (parent) await sessions.selectOption({ label: parent });
+    const repl = page.locator('.repl');
+    await repl.locator('.monaco-list-row', { hasText: 'No C/C++ debugger extension is installed' }).first().waitFor({ timeout: 15000 });
     await page.locator('.activitybar [aria-label^="Run and Debug"]').first().click();
-    await page.locator('.debug-call-stack .monaco-list-row', { hasText: 'ticker' }).first().waitFor({ timeout: 30000 });
     if (ourDvsd().length === 0) throw new Error('no dvsd runs for the debug session');
     await page.waitForTimeout(500);
     await shot('15-debug-session');

@@ -50,6 +50,14 @@ if [ "${E2E_SKIP_PACKAGE:-0}" != 1 ] || [ ! -f "$VSIX" ]; then
 fi
 phase vsix
 
+# Leftovers of an interrupted run (daemons are detached, so they outlive code-server).
+sweep() {
+  pkill -KILL -f "$E2E_DIR/run/workspace/c/kv/" 2>/dev/null || true
+  pkill -KILL -f "dvsd .*/kv-e2e/" 2>/dev/null || true
+  rm -rf /dev/shm/dvs-"$(id -u)"/kv-e2e "${TMPDIR:-/tmp}"/dvs-"$(id -u)"/kv-e2e
+}
+sweep
+
 # 4. A throwaway profile and workspace: a copy of samples/ with a dvs.json and a planted mistake.
 RUN=$E2E_DIR/run; rm -rf "$RUN"; mkdir -p "$RUN/user-data/User" "$RUN/extensions" "$SHOTS"
 rm -f "$SHOTS"/*.png
@@ -85,8 +93,8 @@ CS_PID=$!
 cleanup() {
   kill -TERM -- -"$CS_PID" 2>/dev/null || true
   wait "$CS_PID" 2>/dev/null || true
-  # Anything the extension started from this workspace must be gone by now.
-  pkill -KILL -f "$WS/c/kv/kv_" 2>/dev/null || true
+  # The test checks that the extension stops everything; if a step failed, do it here.
+  sweep
 }
 trap cleanup EXIT
 for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.5; done

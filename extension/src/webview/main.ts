@@ -28,6 +28,8 @@ let dirty = false;
 let t0 = 0;
 let selected = -1;
 let live = false;
+/** The filter in force: from the saved state at load, then from the controls. */
+let currentFilter: TraceFilter = saved.filter;
 const buffer = new PauseBuffer((batch) => {
   model.append(batch);
   schedule();
@@ -129,6 +131,7 @@ function applyFilter(): void {
     errorsOnly: errChk.checked,
     search: search.value || undefined,
   };
+  currentFilter = filter;
   model.setFilter(filter);
   save();
   schedule(true);
@@ -165,8 +168,8 @@ function save(): void {
   vscode.setState({ paused: !follow, pausedAt: model.total, filter: model.getFilter() } satisfies SavedState);
 }
 
-function fillSelect(sel: HTMLSelectElement, all: string, options: Array<[string, string]>): void {
-  const value = sel.value;
+function fillSelect(sel: HTMLSelectElement, all: string, options: Array<[string, string]>, wanted?: string | number): void {
+  const value = sel.value || (wanted === undefined ? '' : String(wanted));
   sel.replaceChildren(el('option', { value: '', textContent: all }), ...options.map(([v, t]) => el('option', { value: v, textContent: t })));
   sel.value = options.some(([v]) => v === value) ? value : '';
 }
@@ -182,11 +185,11 @@ function refreshFilters(ctx: TraceContext): void {
   lastLanes = laneSig;
   lastTypes = typeSig;
   const nodeIds = [...new Set([...ctx.nodes.map((n) => n.id), ...lanes.map((l) => l.node).filter((n) => n >= 0)])];
-  fillSelect(nodeSel, 'All nodes', nodeIds.map((id) => [String(id), ctx.nodes.find((n) => n.id === id)?.name ?? `node ${id}`]));
+  fillSelect(nodeSel, 'All nodes', nodeIds.map((id) => [String(id), ctx.nodes.find((n) => n.id === id)?.name ?? `node ${id}`]), currentFilter.nodes?.[0]);
   const dcIds = [...new Set([...ctx.dcs.map((d) => d.id), ...lanes.map((l) => l.dc)])];
-  fillSelect(dcSel, 'All DCs', dcIds.map((id) => [String(id), ctx.dcs.find((d) => d.id === id)?.name ?? `dc ${id}`]));
-  fillSelect(epSel, 'All endpoints', lanes.map((l) => [l.key, `${l.label} (${l.endpoint})`]));
-  fillSelect(typeSel, 'All types', types.map((t) => [String(t), model.decode.typeName(t)]));
+  fillSelect(dcSel, 'All DCs', dcIds.map((id) => [String(id), ctx.dcs.find((d) => d.id === id)?.name ?? `dc ${id}`]), currentFilter.dcs?.[0]);
+  fillSelect(epSel, 'All endpoints', lanes.map((l) => [l.key, `${l.label} (${l.endpoint})`]), currentFilter.endpoints?.[0]);
+  fillSelect(typeSel, 'All types', types.map((t) => [String(t), model.decode.typeName(t)]), currentFilter.types?.[0]);
   renderHeader();
 }
 
@@ -338,16 +341,15 @@ window.addEventListener('message', (ev: MessageEvent) => {
   switch (m.type) {
     case 'init': {
       live = m.live;
+      // The controls may have been used before `init` arrived: they win over the saved state.
       model = new TraceModel(m.context);
-      model.setFilter(saved.filter);
-      errChk.checked = !!saved.filter.errorsOnly;
-      search.value = saved.filter.search ?? '';
+      model.setFilter(currentFilter);
       lastLanes = lastTypes = '';
       t0 = m.events[0]?.ts ?? 0;
       // A paused page that was hidden keeps what came later in the buffer, not on screen.
-      const cut = saved.paused ? Math.max(0, Math.min(m.events.length, saved.pausedAt - m.dropped)) : m.events.length;
+      const cut = !follow ? Math.max(0, Math.min(m.events.length, saved.pausedAt - m.dropped)) : m.events.length;
       model.append(m.events.slice(0, cut));
-      if (saved.paused) {
+      if (!follow) {
         buffer.pause();
         buffer.push(m.events.slice(cut));
       }
@@ -381,5 +383,8 @@ window.addEventListener('keydown', (ev) => {
 });
 
 void laneKey;
+errChk.checked = !!saved.filter.errorsOnly;
+search.value = saved.filter.search ?? '';
+if (!follow) buffer.pause();
 updatePause();
 vscode.postMessage({ type: 'ready' });
