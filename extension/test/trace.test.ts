@@ -24,7 +24,7 @@ const ctx: TraceContext = {
 let seq = 0;
 function ev(p: Partial<TraceEvent>): TraceEvent {
   seq++;
-  return { seq, ts: seq * 1000, lamport: seq, node: 0, dc: 0, op: 'send', src: 20, dst: 1, type: 1, bytes: 48, result: 0, pid: 1, ...p };
+  return { seq, ts: seq * 1000, lamport: seq, node: 0, dc: 0, op: 'send', src: 20, dst: 1, type: 1, bytes: 48, result: 0, pid: 1, reply_to: 0, ...p } as TraceEvent;
 }
 
 test('decodes message types and fields with the protocol of dvs.json', () => {
@@ -126,7 +126,7 @@ test('100,000 events: appending, filtering and scrolling touch a bounded number 
   const N = 100_000;
   const ops = ['sendrec', 'reply', 'send', 'notify'];
   for (let i = 0; i < N; i += 1000) {
-    m.append(Array.from({ length: 1000 }, (_, k) => ev({ op: ops[(i + k) % 4], src: (i + k) % 4 === 1 ? 1 : 20 + ((i + k) % 7), dst: 1 })));
+    m.append(Array.from({ length: 1000 }, (_, k) => ev({ op: ops[(i + k) % 4] as TraceEvent['op'], src: (i + k) % 4 === 1 ? 1 : 20 + ((i + k) % 7), dst: 1 })));
   }
   assert.equal(m.visibleCount, N);
   assert.equal(m.work, N, 'each appended event is examined once');

@@ -1,48 +1,19 @@
 /**
  * The trace event and cluster status shapes the extension consumes. They mirror
  * the runtime's `TraceEvent` (runtime/src/cluster/trace.ts) and `cluster.status()`
- * (runtime/src/cluster/cluster.ts); this file holds no logic and imports nothing, so the
- * webview bundle can use it too.
+ * (runtime/src/cluster/cluster.ts); this file holds no logic and imports only types, so
+ * the webview bundle can use it too.
  */
 
-export type TraceOp =
-  | 'send'
-  | 'sendrec'
-  | 'reply'
-  | 'notify'
-  | 'vcopy'
-  | 'bind'
-  | 'unbind'
-  | 'error'
-  | 'timeout'
-  | 'receive'
-  | 'link'
-  | 'migrate';
+import type { TraceEvent as RuntimeTraceEvent } from '@dvs/runtime';
 
-export interface TraceEvent {
-  /** Per-node sequence number. */
-  seq: number;
-  /** Monotonic timestamp in nanoseconds. */
-  ts: number;
-  lamport: number;
-  node: number;
-  dc: number;
-  op: TraceOp | string;
-  src: number;
-  dst: number;
-  type: number;
-  bytes: number;
-  result: number;
-  err?: string;
-  call?: string;
-  pid: number;
-  /** For a reply: the `seq` of the sendrec request it answers. */
-  reply_to?: number;
-  file?: string;
-  line?: number;
+export type { TraceOp } from '@dvs/runtime';
+
+/** The runtime's event (runtime/src/cluster/trace.ts), plus message fields when recorded. */
+export type TraceEvent = RuntimeTraceEvent & {
   /** Message fields, when the runtime records them (MINIX accessor → value). */
   fields?: Record<string, number>;
-}
+};
 
 export interface LinkStatus {
   node: number;
