@@ -36,3 +36,6 @@ export {
   type TraceSubscription,
   type TraceFilter,
 } from './cluster/trace';
+// The IPC API (also `@dvs/runtime/ipc`). Importing it loads no native code:
+// the addon is loaded on the first bind.
+export * from './ipc';

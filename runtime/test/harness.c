@@ -174,10 +174,11 @@ node_start(void)
         execv(DVSD_PATH, (char **)argv);
         _exit(127);
     }
-    char sock[256];
-    snprintf(sock, sizeof(sock), "%s/control.sock", g_dir);
+    /* The node is ready when it answers: the socket exists a little
+     * earlier, before the daemon finished setting up. */
     for (int i = 0; i < 500; i++) {
-        if (access(sock, F_OK) == 0) {
+        char out[256];
+        if (control("info", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true")) {
             setenv("DVS_NODE", g_dir, 1);
             return 0;
         }

@@ -344,7 +344,7 @@ test_remote_server_dies(void)
         sleep_ms(10000);
         _exit(0);
     }
-    CHECK(wait_bound(0, SRV, 1, 3000) == 0);
+    CHECK(wait_flags(0, SRV, RECEIVING, RECEIVING, 3000) == 0); /* waits */
     pid_t c = on_node1(client_of_dying_server, NULL);
     CHECK(wait_flags(0, SRV, RECEIVING, 0, 3000) == 0); /* took the request */
     kill(srv, SIGKILL);

@@ -47,7 +47,8 @@ import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
 import { applyRangeChange } from './util/text';
-import { Workspace, pathToUri, uriToPath } from './workspace';
+import type { FileFacts } from './facts';
+import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
 
@@ -344,13 +345,18 @@ export class DvsServer {
           this.crossSigs.set(u, sig);
         } else cross = true;
       }
-      if (cross) setImmediate(() => this.republishAll(new Set(uris)));
+      if (cross) {
+        // Only the project (dvs.json) of the changed files can see the change.
+        const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
+        setImmediate(() => this.republishAll(new Set(uris), projects));
+      }
     });
   }
 
-  private republishAll(skip: Set<string> = new Set()): void {
-    for (const uri of this.open.keys()) if (!skip.has(uri)) this.publish(uri);
-    for (const cfg of this.ws.configs.keys()) if (!skip.has(cfg) && !this.open.has(cfg)) this.publish(cfg);
+  private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
+    const inScope = (uri: string): boolean => !projects || projects.has(this.ws.configs.get(uri) ?? this.ws.configFor(uri));
+    for (const uri of this.open.keys()) if (!skip.has(uri) && inScope(uri)) this.publish(uri);
+    for (const cfg of this.ws.configs.keys()) if (!skip.has(cfg) && !this.open.has(cfg) && inScope(cfg)) this.publish(cfg);
   }
 
   private publish(uri: string): void {
@@ -381,11 +387,11 @@ export class DvsServer {
   }
 
   private onDefinition(p: DefinitionParams): Location[] {
-    return findDefinitions(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri));
+    return findDefinitions(this.ws, p.position, this.textOf(p.textDocument.uri));
   }
 
   private onReferences(p: ReferenceParams): Location[] {
-    return findReferences(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri), p.context.includeDeclaration);
+    return findReferences(this.ws, p.position, this.textOf(p.textDocument.uri), p.context.includeDeclaration);
   }
 
   private onCompletion(p: CompletionParams): CompletionItem[] {
@@ -431,13 +437,26 @@ export class DvsServer {
 
 /** What other files can observe of this one; when it is unchanged, they need no re-check. */
 function crossSignature(s: DocState): string {
-  const f = s.facts;
+  if (s.units.length === 0) return unitSignature(s.facts);
+  let sig = '';
+  for (const u of s.units) sig += unitSignature(u.facts);
+  return sig;
+}
+
+const unitSignatures = new WeakMap<FileFacts, string>();
+
+/** Cached per unit: facts of units an edit did not touch are the same objects. */
+function unitSignature(f: FileFacts): string {
+  const hit = unitSignatures.get(f);
+  if (hit !== undefined) return hit;
   const parts: string[] = [];
   for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
   for (const c of f.calls) parts.push(`c${c.kind}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
   for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
   for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
-  return parts.join('\n');
+  const sig = parts.join('\n');
+  unitSignatures.set(f, sig);
+  return sig;
 }
 
 export function serverVersion(): string {

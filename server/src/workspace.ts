@@ -93,6 +93,11 @@ export class Workspace {
 
   constructor(readonly analyzer: Analyzer) {}
 
+  /** Changes whenever name resolution may give other answers. */
+  get namesVersion(): number {
+    return this.generation;
+  }
+
   /** Invalidate everything (configs, removed files). */
   touch(): void {
     this.generation++;

@@ -160,3 +160,74 @@ test('three nodes in network namespaces (root): own addresses, real cut, clean-u
     await c.down().catch(() => undefined);
   }
 });
+
+test('the cluster secret: from an environment variable, from a private file, refused when readable by others', { timeout: 60000 }, async () => {
+  const dir = path.join(tmp, 'secret');
+  fs.mkdirSync(dir, { recursive: true });
+  const two = (name: string, secret: unknown) => {
+    const file = path.join(dir, `${name}.json`);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        cluster: { name: `${name}-${process.pid}`, secret },
+        nodes: [{ id: 0, name: 'a' }, { id: 1, name: 'b' }],
+        dcs: [{ id: 0, name: 'd', nodes: [0, 1], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
+        endpoints: [],
+      }),
+    );
+    return file;
+  };
+  process.env['DVS_TEST_SECRET'] = 'an environment secret of 32 chars';
+  const env = await Cluster.up(two('envsecret', { env: 'DVS_TEST_SECRET' }));
+  started.push(env);
+  try {
+    const f = path.join(env.dir, 'secret');
+    assert.equal(fs.readFileSync(f, 'utf8'), 'an environment secret of 32 chars');
+    assert.equal(fs.statSync(f).mode & 0o777, 0o600);
+  } finally {
+    await env.down();
+    delete process.env['DVS_TEST_SECRET'];
+  }
+  const secretFile = path.join(dir, 'cluster.key');
+  fs.writeFileSync(secretFile, 'a file secret that is long enough\n', { mode: 0o644 });
+  fs.chmodSync(secretFile, 0o644);
+  await assert.rejects(Cluster.up(two('filesecret', { file: 'cluster.key' })), /cluster secret file .*cluster\.key must be private: chmod 600/);
+  fs.chmodSync(secretFile, 0o600);
+  const ok = await Cluster.up(two('filesecret', { file: 'cluster.key' }));
+  started.push(ok);
+  try {
+    assert.ok((await ok.status()).nodes.every((n) => n.links.every((l) => l.state === 'up')));
+  } finally {
+    await ok.down();
+  }
+});
+
+test('the events sample on three nodes: notify across nodes, then sendrec to pull the tick', { timeout: 60000 }, async () => {
+  const bin = path.join(buildDir(), 'samples', 'events');
+  const dir = path.join(tmp, 'events');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'dvs.json');
+  const sample = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'samples', 'c', 'events', 'dvs.json'), 'utf8')) as {
+    cluster: { name: string };
+    endpoints: { name: string; program: { build?: string; run: string; args?: string[] } }[];
+  };
+  sample.cluster.name = `events-${process.pid}`;
+  for (const e of sample.endpoints) {
+    delete e.program.build;
+    e.program.run = path.join(bin, e.program.run);
+    if (e.name.startsWith('watcher')) e.program.args = ['4'];
+    else e.program.args = ['100', '10', '11'];
+  }
+  fs.writeFileSync(file, JSON.stringify(sample));
+  const c = await Cluster.up(file);
+  started.push(c);
+  try {
+    const codes = await exits(c, ['watcher_a', 'watcher_b']);
+    assert.equal(codes.get('watcher_a'), 0, c.logs('watcher_a'));
+    assert.equal(codes.get('watcher_b'), 0, c.logs('watcher_b'));
+    assert.match(c.logs('watcher_a'), /^watcher 10: notification 4, tick \d+/m);
+    assert.match(c.logs('watcher_b'), /^watcher 11: notification 4, tick \d+/m);
+  } finally {
+    await c.down();
+  }
+});

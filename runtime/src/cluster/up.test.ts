@@ -296,3 +296,40 @@ test('dvs help lists every cluster command', async () => {
   }
   assert.match(help.stdout, /^ {2}dvs {25}= dvs up of the built-in sample cluster/m);
 });
+
+test('Ctrl-C stops a foreground dvs up and leaves nothing behind', { timeout: 60000 }, async () => {
+  const file = writeConfig(oneNode('sigint', [kvServer, kvLogger]));
+  const { spawn } = await import('node:child_process');
+  const child = spawn('node', [DVS, 'up', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    await until('the cluster to run', () => (/kv_server: serving on endpoint 1/.test(out) ? true : undefined), 20000);
+    const pids = (await Cluster.attach(file)).pids();
+    assert.equal(pids.length, 3);
+    child.kill('SIGINT');
+    assert.equal(await ended, 0);
+    assert.match(out, /stopping the cluster/);
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived Ctrl-C`);
+    assert.equal(fs.existsSync(clusterDir(`sigint-${process.pid}`)), false);
+  } finally {
+    child.kill('SIGKILL');
+    await (await Cluster.attach(file).catch(() => undefined))?.down();
+  }
+});
+
+test('an aborted start stops what it started', async () => {
+  const file = writeConfig(oneNode('abort', [kvServer, kvLogger, client('c1', 20, ['1'])]));
+  const ac = new AbortController();
+  await assert.rejects(
+    Cluster.up(file, {
+      signal: ac.signal,
+      onProgress: (step) => {
+        if (step.startsWith('starting kv_server')) ac.abort();
+      },
+    }),
+    /cluster start was cancelled/,
+  );
+  assert.equal(fs.existsSync(clusterDir(`abort-${process.pid}`)), false);
+});

@@ -224,8 +224,9 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
         buf_printf(out, "{\"ok\":true,\"requests\":[\"info\",\"ps [DC]\","
                         "\"lclbind DC PID EP\",\"unbind DC EP\","
                         "\"wakeup DC EP\",\"rmtbind DC EP NODE [NAME]\","
-                        "\"links\",\"link cut|restore NODE\",\"trace\",\"trace history [N]\","
-                        "\"trace on\",\"trace off\",\"shutdown\",\"help\"]}");
+                        "\"links\",\"link cut|restore NODE\",\"trace\","
+                        "\"trace history [N]\",\"trace on\",\"trace off\","
+                        "\"shutdown\",\"help\"]}");
     } else if (!strcmp(w[0], "info") && n == 1) {
         do_info(d, out);
     } else if (!strcmp(w[0], "ps") && n <= 2) {
@@ -277,7 +278,8 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
                     "unknown request '%.64s' with %d argument(s); expected one "
                     "of: info, ps [DC], lclbind DC PID EP, unbind DC EP, "
                     "wakeup DC EP, rmtbind DC EP NODE [NAME], links, "
-                    "link cut|restore NODE, trace [history [N]|on|off], shutdown, help",
+                    "link cut|restore NODE, trace [history [N]|on|off], "
+                    "shutdown, help",
                     w[0], n - 1);
     }
     return 0;

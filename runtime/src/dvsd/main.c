@@ -36,6 +36,7 @@
 
 struct client {
     int fd;
+    int discard; /* refused an overlong line: drop input until EOF */
     size_t len;
     char in[MAX_LINE];
 };
@@ -168,6 +169,7 @@ close_client(struct dvsd *d, struct client *c)
     close(c->fd);
     c->fd = -1;
     c->len = 0;
+    c->discard = 0;
 }
 
 static void
@@ -221,6 +223,14 @@ send_all(int fd, const char *p, size_t n)
 static int
 client_input(struct dvsd *d, struct client *c)
 {
+    if (c->discard) {
+        /* Reading to EOF before closing avoids a reset that could destroy
+         * the error line we sent before the client read it. */
+        char junk[4096];
+        if (read(c->fd, junk, sizeof(junk)) <= 0)
+            close_client(d, c);
+        return 0;
+    }
     ssize_t k = read(c->fd, c->in + c->len, sizeof(c->in) - c->len);
     if (k <= 0) {
         close_client(d, c);
@@ -236,7 +246,9 @@ client_input(struct dvsd *d, struct client *c)
                     "{\"ok\":false,\"error\":\"EMOLBADREQUEST\",\"code\":-107,"
                     "\"message\":\"request line longer than 4096 bytes\"}\n";
                 send_all(c->fd, msg, strlen(msg));
-                close_client(d, c);
+                shutdown(c->fd, SHUT_WR);
+                c->discard = 1;
+                c->len = 0;
             }
             return stop;
         }

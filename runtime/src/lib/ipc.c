@@ -246,19 +246,30 @@ queue_remote(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
     return OK;
 }
 
+/* begin_call checks what every message-passing call shares: the caller is
+ * bound in a running DC, its message buffer exists, its timeout is valid
+ * (turned into an absolute deadline). */
+static int
+begin_call(struct dvst_table **t, struct binding **b, const message *m,
+           long to_ms, struct timespec *dl, int *has_dl)
+{
+    int rc = proc_enter(t, b);
+    if (rc < 0)
+        return rc;
+    if (!m)
+        return EMOLINVAL;
+    return proc_deadline(to_ms, dl, has_dl);
+}
+
 static int
 do_send(int dst_ep, message *m, long to_ms)
 {
     struct dvst_table *t;
     struct binding *b;
-    int rc = proc_enter(&t, &b);
-    if (rc < 0)
-        return rc;
-    if (!m)
-        return EMOLINVAL;
     struct timespec dl;
     int has_dl;
-    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
@@ -270,8 +281,6 @@ do_send(int dst_ep, message *m, long to_ms)
             rc = EMOLAGAIN; /* a remote rendezvous always waits */
             goto out;
         }
-        if (DVST_TRACING(t))
-            dvst_trace_msg(t, DVST_OP_SEND, me, b->ep, dst, m->m_type, 0);
         if ((rc = queue_remote(t, me, dst, m, CMD_SEND_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
@@ -301,14 +310,10 @@ do_receive(int src_ep, message *m, long to_ms, int rcvrqst)
 {
     struct dvst_table *t;
     struct binding *b;
-    int rc = proc_enter(&t, &b);
-    if (rc < 0)
-        return rc;
-    if (!m)
-        return EMOLINVAL;
     struct timespec dl;
     int has_dl;
-    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *src = NULL;
     src_ep = resolve_self(b, src_ep);
@@ -361,14 +366,10 @@ do_sendrec(int dst_ep, message *m, long to_ms)
 {
     struct dvst_table *t;
     struct binding *b;
-    int rc = proc_enter(&t, &b);
-    if (rc < 0)
-        return rc;
-    if (!m)
-        return EMOLINVAL;
     struct timespec dl;
     int has_dl;
-    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
@@ -381,8 +382,6 @@ do_sendrec(int dst_ep, message *m, long to_ms)
             rc = EMOLAGAIN;
             goto out;
         }
-        if (DVST_TRACING(t))
-            dvst_trace_msg(t, DVST_OP_SENDREC, me, b->ep, dst, m->m_type, 0);
         if ((rc = queue_remote(t, me, dst, m, CMD_SNDREC_MSG,
                                SENDING | RECEIVING)) < 0)
             goto out;
@@ -449,8 +448,6 @@ do_reply(int dst_ep, message *m)
         atomic_store(&dst->rts_flags, f & ~RECEIVING);
         dst->getfrom = NONE;
         dst->misc_flags &= ~MIS_SENDREC;
-        if (DVST_TRACING(t))
-            dvst_trace_msg(t, DVST_OP_REPLY, me, b->ep, dst, m->m_type, 0);
         if ((rc = queue_remote(t, me, dst, m, CMD_REPLY_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
@@ -505,8 +502,6 @@ do_notify(int src_nr_override, int dst_ep, long value)
         /* Fire and forget: released once the proxy has taken it. */
         message n;
         dvsi_build_notify(&n, from->endpoint, from->nr, value);
-        if (DVST_TRACING(t))
-            dvst_trace_msg(t, DVST_OP_NOTIFY, from, from->endpoint, dst, n.m_type, 0);
         if ((rc = queue_remote(t, me, dst, &n, CMD_NTFY_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 
 #include "ipc_internal.h"
+#include "trace.h"
 
 static int
 in_range(struct dvst_table *t, int dc, int ep)
@@ -90,6 +91,7 @@ dvsr_collect(struct dvst_table *t, struct px_out *out, int max)
             w->snode = me;
             w->dnode = s->px_node;
             w->seq = s->sendseq;
+            w->lamport = t->trace.clock;
             if (remote) {
                 w->src = s->px_from;
                 w->dst = s->px_peer;
@@ -237,6 +239,9 @@ arrive_message(struct dvst_table *t, const struct wire_frame *f,
         return;
     }
     if (dvsi_ready_for(dst, f->src)) {
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, sndrec ? DVST_OP_SENDREC : DVST_OP_SEND, sur,
+                           f->src, dst, f->msg.m_type, 2);
         dvsi_deliver(dst, &f->msg, f->src);
         if (sndrec) {
             sur->getfrom = f->dst;
@@ -278,6 +283,8 @@ arrive_notify(struct dvst_table *t, const struct wire_frame *f)
         message m;
         dvsi_build_notify(&m, f->src, sur->nr, f->msg.m9_l1 | dst->ntfy_value);
         dst->ntfy_value = 0;
+        if (DVST_TRACING(t))
+            dvst_trace_msg(t, DVST_OP_NOTIFY, sur, f->src, dst, m.m_type, 2);
         dvsi_deliver(dst, &m, f->src);
     } else if (dvsi_notify_bit(dc, dst->nr) >= 0) {
         dst->notify_pending[bit / 64] |= 1ULL << (bit % 64);
@@ -307,6 +314,9 @@ arrive_reply(struct dvst_table *t, const struct wire_frame *f,
             /* The reply also completes the send half. */
             a->px_cmd = 0;
             set_flags(a, fl & ~(SENDING | RMTOPER));
+            if (DVST_TRACING(t))
+                dvst_trace_msg(t, DVST_OP_REPLY, slot_of(t, f->dcid, f->src),
+                               f->src, a, f->msg.m_type, 2);
             dvsi_deliver(a, &f->msg, f->src);
         } else {
             rc = EMOLPROCSTS;
@@ -415,6 +425,7 @@ dvsr_arrive(struct dvst_table *t, const struct wire_frame *f,
         return n;
     }
     t->nodes[f->snode].n_pxrcvd++;
+    dvst_trace_merge_clock(t, f->lamport); /* causal order across nodes */
     switch (f->cmd) {
     case CMD_SEND_MSG:
     case CMD_SNDREC_MSG:

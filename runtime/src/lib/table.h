@@ -27,7 +27,7 @@
 #include "trace.h"
 
 #define DVST_MAGIC 0x31535644u /* "DVS1" */
-#define DVST_VERSION 3 /* 2: proxies (main) / trace ring (trace); 3: both */
+#define DVST_VERSION 3 /* 2: proxy work; 3: trace ring, slot call sites */
 #define DVST_SLOTS (NR_TASKS + NR_PROCS)
 #define DVST_NOTIFY_WORDS ((NR_TASKS + NR_SYS_PROCS + 63) / 64)
 
@@ -168,6 +168,8 @@ uint64_t dvst_starttime(pid_t pid);
  * dvst_px_note asks dvst_unlock to do it once the lock is released. */
 void dvst_px_ring(struct dvst_table *t);
 void dvst_px_note(void);
+/* dvst_px_forget drops the FIFO of the node this process used so far. */
+void dvst_px_forget(void);
 
 /* futex helpers on shared (not private) mappings. */
 int dvst_futex_wait(_Atomic uint32_t *addr, uint32_t val,

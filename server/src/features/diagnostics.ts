@@ -11,7 +11,7 @@ import { type Diagnostic, type DiagnosticRelatedInformation, type Range, type Te
 import { isPointerField, layoutOfField, MESSAGE_LAYOUTS, type DvsMessageType } from '@dvs/grammar';
 import type { DocState } from '../analyzer';
 import { type DiagnosticCode, type Settings, severityOf } from '../config';
-import type { CallFact, CaseLabel, Rng } from '../facts';
+import type { CallFact, CaseLabel, FileFacts, Rng } from '../facts';
 import { type EndpointRef, MAXCOPYLEN, type Workspace, fileIndex } from '../workspace';
 import { callSitesTo } from './graph';
 
@@ -54,8 +54,10 @@ export function docsHref(code: string, settings: Settings): string {
 const SEND_LIKE = new Set(['send', 'sendrec', 'reply', 'notify']);
 const MSG_CALLS = new Set(['send', 'sendrec', 'reply']);
 
+const unitFindings = new WeakMap<FileFacts, { ctx: string; findings: Finding[] }>();
+
 export function computeDiagnostics(ws: Workspace, state: DocState, settings: Settings): Diagnostic[] {
-  const findings = new Rules(ws, state).run();
+  const findings = collectFindings(ws, state);
   const out: Diagnostic[] = [];
   for (const f of findings) {
     const severity = severityOf(settings, f.code);
@@ -75,38 +77,79 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
   return out;
 }
 
+/**
+ * In C every fact belongs to one function, so the local rules run per top-level unit and
+ * their findings are cached on the unit's facts: after an edit only the edited function
+ * is re-checked. Project-wide rules (DVS005, DVS009, DVS012) always run on the file.
+ * TypeScript module code spans units, so TypeScript files are checked whole.
+ */
+function collectFindings(ws: Workspace, s: DocState): Finding[] {
+  const whole = new Rules(ws, s, s.facts);
+  if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
+  const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}`;
+  const out: Finding[] = [];
+  for (const u of s.units) {
+    let hit = unitFindings.get(u.facts);
+    if (!hit || hit.ctx !== ctx) {
+      hit = { ctx, findings: new Rules(ws, s, u.facts, whole.file).runLocal() };
+      unitFindings.set(u.facts, hit);
+    }
+    out.push(...hit.findings);
+  }
+  out.push(...whole.runProject());
+  return out;
+}
+
+/** What the rules of one unit need to know about the rest of its file. */
+interface FileContext {
+  own: EndpointRef[];
+  calls: CallFact[];
+  /** The file binds somewhere (bind or wait4bind). */
+  binds: boolean;
+}
+
 class Rules {
   private readonly out: Finding[] = [];
   private readonly calls: CallFact[];
   private readonly own: EndpointRef[];
   private readonly c: boolean;
+  readonly file: FileContext;
 
   constructor(
     private readonly ws: Workspace,
     private readonly s: DocState,
+    private readonly f: FileFacts,
+    file?: FileContext,
   ) {
-    this.calls = ws.ipcCalls(s);
-    this.own = ws.ownEndpoints(s);
+    this.calls = f === s.facts ? ws.ipcCalls(s) : f.calls;
+    this.file = file ?? { own: ws.ownEndpoints(s), calls: this.calls, binds: this.calls.some((c) => c.kind === 'bind' || c.kind === 'wait4bind') };
+    this.own = this.file.own;
     this.c = s.lang === 'c';
   }
 
-  run(): Finding[] {
+  /** Rules whose findings depend only on this unit (or file) and the file context. */
+  runLocal(): Finding[] {
     this.specialDestinations();
     this.selfSends();
     this.undeclaredEndpoints();
     this.serverLoopsWithoutReply();
-    this.replyToPlainSenders();
     this.bindResultAsBoolean();
     this.ignoredResults();
     this.notifySlots();
-    this.unhandledTypes();
     this.layoutFields();
     this.remotePointers();
-    this.sendrecCycles();
     this.callsWithoutBind();
     this.sourceAssigned();
     this.vcopyChecks();
-    return this.out;
+    return this.out.splice(0);
+  }
+
+  /** Rules that look at other files of the project. */
+  runProject(): Finding[] {
+    this.replyToPlainSenders();
+    this.unhandledTypes();
+    this.sendrecCycles();
+    return this.out.splice(0);
   }
 
   private add(f: Finding): void {
@@ -114,7 +157,7 @@ class Rules {
   }
 
   private ref(call: CallFact, arg = call.ep): EndpointRef | undefined {
-    return arg ? this.ws.endpoint(arg, this.s.uri, this.s.facts, call.scope) : undefined;
+    return arg ? this.ws.endpoint(arg, this.s.uri, this.f, call.scope) : undefined;
   }
 
   private loc(r: Rng, message: string, uri = this.s.uri): DiagnosticRelatedInformation {
@@ -128,7 +171,7 @@ class Rules {
   /** The variable holding the current request in this scope (`m` after receive, `req` after rcvrqst). */
   private requestVar(call: CallFact): string | undefined {
     let best: CallFact | undefined;
-    for (const c of fileIndex(this.s.facts).callsByScope.get(call.scope) ?? []) {
+    for (const c of fileIndex(this.f).callsByScope.get(call.scope) ?? []) {
       if (c.range.o >= call.range.o) continue;
       if (c.kind === 'receive' || c.kind === 'rcvrqst') if (!best || c.range.o > best.range.o) best = c;
     }
@@ -190,7 +233,7 @@ class Rules {
       if (!r || r.special) continue;
       const mine = r.own || (r.value !== undefined && this.own.some((o) => o.value === r.value));
       if (!mine) continue;
-      const bind = fileIndex(this.s.facts).bindsByVar.get(r.text)?.[0] ?? this.bindOf(r.value);
+      const bind = fileIndex(this.f).bindsByVar.get(r.text)?.[0] ?? this.bindOf(r.value);
       const type = this.typeOfCall(call);
       this.add({
         code: 'DVS002',
@@ -207,19 +250,19 @@ class Rules {
   private bindOf(value: number | undefined): CallFact | undefined {
     if (!this.bindsByValue) {
       this.bindsByValue = new Map();
-      for (const c of this.calls) if (c.kind === 'bind' && c.ep) this.bindsByValue.set(this.ref(c)?.value, c);
+      for (const c of this.file.calls) if (c.kind === 'bind' && c.ep) this.bindsByValue.set(this.ref(c)?.value, c);
     }
     return this.bindsByValue.get(value);
   }
 
   // DVS003 ------------------------------------------------------------------------------
   private undeclaredEndpoints(): void {
-    for (const f of undeclaredEndpointUses(this.ws, this.s)) this.add(f);
+    for (const f of undeclaredEndpointUses(this.ws, this.s, this.calls, this.f)) this.add(f);
   }
 
   // DVS004 ------------------------------------------------------------------------------
   private serverLoopsWithoutReply(): void {
-    for (const loop of this.s.facts.loops) {
+    for (const loop of this.f.loops) {
       for (const issue of loop.issues) {
         this.add({
           code: 'DVS004',
@@ -262,7 +305,7 @@ class Rules {
   private bindResultAsBoolean(): void {
     if (!this.c) return;
     const binds = this.calls.filter((c) => c.kind === 'bind' || c.kind === 'bindOther' || c.kind === 'wait4bind');
-    for (const t of this.s.facts.boolTests) {
+    for (const t of this.f.boolTests) {
       const direct = binds.find((b) => b.range.o === t.innerRange.o);
       const viaVar = binds.find((b) => b.resultVar === t.inner && b.scope === t.scope && b.range.o < t.range.o);
       const bind = direct ?? viaVar;
@@ -394,11 +437,11 @@ class Rules {
         message: `${field} is ${verb} on a ${decl.name} message, whose layout is ${decl.layout}${named}: ${field} belongs to ${layout}. Use ${MESSAGE_LAYOUTS[decl.layout].join(', ')}.`,
       });
     };
-    for (const f of this.s.facts.fields) {
+    for (const f of this.f.fields) {
       if (!layoutOfField(f.field)) continue;
-      check(f.field, typeAt(this.ws, this.s, f.obj, f, f.caseLabel), f.range, f.write ? 'written' : 'read');
+      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read');
     }
-    for (const lit of this.s.facts.literals) {
+    for (const lit of this.f.literals) {
       const type = lit.pairs.find((p) => p.key === 'type')?.value;
       for (const p of lit.pairs) check(p.key, type, p.range, 'written');
     }
@@ -414,7 +457,7 @@ class Rules {
       if (call.msgPairs) for (const p of call.msgPairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
       if (call.msgVar) {
         const key = `${call.scope}\0${call.msgVar}`;
-        const idx = fileIndex(this.s.facts);
+        const idx = fileIndex(this.f);
         for (const f of idx.fieldWrites.get(key) ?? []) {
           if (f.range.o < call.range.o && isPointerField(f.field)) pointers.push({ field: f.field, range: f.range });
         }
@@ -454,7 +497,7 @@ class Rules {
 
   // DVS012 ------------------------------------------------------------------------------
   private sendrecCycles(): void {
-    if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
+    if (this.f.loops.length === 0 || this.own.length === 0) return;
     type Edge = { from: number; to: number; uri: string; call: CallFact };
     const edges: Edge[] = [];
     const servers = new Set<number>();
@@ -517,7 +560,7 @@ class Rules {
       if (!list) byScope.set(c.scope, (list = []));
       list.push(c);
     }
-    const fileBinds = this.calls.some((c) => c.kind === 'bind' || c.kind === 'wait4bind');
+    const fileBinds = this.file.binds;
     for (const [scope, list] of byScope) {
       const binds = list.filter((c) => c.kind === 'bind' || c.kind === 'wait4bind');
       const unbind = list.find((c) => c.kind === 'unbind');
@@ -535,7 +578,7 @@ class Rules {
         } else {
           const g = c.guards.find((gd) => binds.some((b) => b.resultVar && new RegExp(`\\b${escapeRe(b.resultVar)}\\b`).test(gd.cond) && isFailureTest(gd.cond, b.resultVar) === (gd.branch === 'then')));
           if (g) why = 'in the branch where bind failed';
-          else if (this.c && !fileBinds && scope !== 'module' && this.s.facts.functions.some((f) => f.name === 'main' && `${f.range.sr}:${f.range.sc}` === scope)) {
+          else if (this.c && !fileBinds && scope !== 'module' && this.f.functions.some((f) => f.name === 'main' && `${f.range.sr}:${f.range.sc}` === scope)) {
             why = 'in main, which never binds';
           }
         }
@@ -548,19 +591,19 @@ class Rules {
   // DVS014 ------------------------------------------------------------------------------
   private sourceAssigned(): void {
     const sentLater = (v: string, scope: string, o: number): CallFact | undefined =>
-      (fileIndex(this.s.facts).callsByScope.get(scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgVar === v && c.range.o > o);
+      (fileIndex(this.f).callsByScope.get(scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgVar === v && c.range.o > o);
     const msg = 'm_source is overwritten by the runtime on delivery (it cannot be forged); assigning it before sending has no effect.';
-    for (const f of this.s.facts.fields) {
+    for (const f of this.f.fields) {
       if (!f.write || f.field !== (this.c ? 'm_source' : 'source')) continue;
       const send = sentLater(f.obj, f.scope, f.range.o);
       if (!send) continue;
       this.add({ code: 'DVS014', range: f.range, message: msg, related: [this.loc(send.range, 'sent here')], fixes: f.stmt ? [this.deleteFix(f.stmt, 'Remove the assignment')] : [] });
     }
     if (this.c) return;
-    for (const l of this.s.facts.literals) {
+    for (const l of this.f.literals) {
       const src = l.pairs.find((p) => p.key === 'source');
       if (!src) continue;
-      const inline = (fileIndex(this.s.facts).callsByScope.get(l.scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgPairs && c.range.o < l.range.o && l.range.o < offsetEnd(c.range, this.s.text));
+      const inline = (fileIndex(this.f).callsByScope.get(l.scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgPairs && c.range.o < l.range.o && l.range.o < offsetEnd(c.range, this.s.text));
       const later = l.assignedTo ? sentLater(l.assignedTo, l.scope, l.range.o) : undefined;
       const send = inline ?? later;
       if (!send) continue;
@@ -613,24 +656,24 @@ class Rules {
   }
 
   private sameLoop(a: Rng, b: Rng): boolean {
-    const loop = this.s.facts.loops.find((l) => a.o >= l.range.o && b.o >= l.range.o && a.o <= offsetEnd(l.range, this.s.text) && b.o <= offsetEnd(l.range, this.s.text));
-    return loop !== undefined || this.s.facts.loops.length === 0;
+    const loop = this.f.loops.find((l) => a.o >= l.range.o && b.o >= l.range.o && a.o <= offsetEnd(l.range, this.s.text) && b.o <= offsetEnd(l.range, this.s.text));
+    return loop !== undefined || this.f.loops.length === 0;
   }
 }
 
 /** DVS003: endpoint arguments that resolve to a number dvs.json does not declare (shared with the dvs.json cross-check). */
-export function undeclaredEndpointUses(ws: Workspace, s: DocState): Finding[] {
+export function undeclaredEndpointUses(ws: Workspace, s: DocState, calls = ws.ipcCalls(s), facts: FileFacts = s.facts): Finding[] {
   const cfg = ws.config(s.uri);
   if (!cfg) return [];
   const out: Finding[] = [];
   const cfgState = ws.configFor(s.uri);
   const own = ws.ownEndpoints(s);
-  for (const call of ws.ipcCalls(s)) {
+  for (const call of calls) {
     if (call.kind === 'bindOther') continue;
     const args = call.kind === 'vcopy' ? [call.args[0], call.args[2]] : [call.ep];
     for (const arg of args) {
       if (!arg) continue;
-      const r = ws.endpoint(arg, s.uri, s.facts, call.scope);
+      const r = ws.endpoint(arg, s.uri, facts, call.scope);
       if (r.value === undefined || r.special || r.requester || r.own || r.decl) continue;
       const dcId = call.dc ? ws.evalText(call.dc.text, s.uri) : own[0]?.decl?.dc;
       const dc = cfg.dcs.find((d) => d.id === dcId) ?? cfg.dcs[0];
@@ -649,10 +692,26 @@ export function undeclaredEndpointUses(ws: Workspace, s: DocState): Finding[] {
   return out;
 }
 
+const typeCache = new WeakMap<object, { gen: number; type: string | undefined }>();
+
+/**
+ * Message type at a fact, cached on the fact object. Facts of units an edit did not touch
+ * are the same objects after the edit, so only the edited unit is recomputed. Module-level
+ * TypeScript code spans units, so it is not cached.
+ */
+function cachedType(ws: Workspace, fact: { scope: string }, compute: () => string | undefined): string | undefined {
+  if (fact.scope === 'module') return compute();
+  const hit = typeCache.get(fact);
+  if (hit && hit.gen === ws.namesVersion) return hit.type;
+  const type = compute();
+  typeCache.set(fact, { gen: ws.namesVersion, type });
+  return type;
+}
+
 /** The message type a send-like call carries: its inline literal's `type`, else the variable's type. */
 export function callType(ws: Workspace, s: DocState, call: CallFact): string | undefined {
   if (call.msgPairs) return call.msgPairs.find((p) => p.key === 'type')?.value;
-  return typeAt(ws, s, call.msgVar, call, call.caseLabel);
+  return cachedType(ws, call, () => typeAt(ws, s, call.msgVar, call, call.caseLabel));
 }
 
 function isTimed(call: CallFact): boolean {

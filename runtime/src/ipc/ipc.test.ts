@@ -1,0 +1,94 @@
+/**
+ * The TypeScript IPC API against a real node: every test starts its own
+ * node in a fresh directory and runs one scenario (scenarios.ts) in its own
+ * Node process, because libm3ipc maps one node per process.
+ */
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+import { runProgram } from '../cluster/launch';
+import { startNode, stopNode } from '../cluster/node';
+import { nodesRoot } from '../cluster/paths';
+
+const SCENARIOS = path.join(__dirname, 'scenarios.js');
+
+function freshDir(name: string): string {
+  const dir = path.join(nodesRoot(), `ipc-${name}-${process.pid}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return dir;
+}
+
+async function scenario(name: string): Promise<void> {
+  const dir = freshDir(name);
+  await startNode({ dir });
+  try {
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = execFile(process.execPath, [SCENARIOS, name], { env: { ...process.env, DVS_NODE: dir, DVS_EP: '', DVS_DC: '' }, timeout: 30_000 }, (_err, stdout, stderr) =>
+        resolve({ code: child.exitCode, out: stdout + stderr }),
+      );
+    });
+    assert.equal(code, 0, `scenario ${name} failed:\n${out}`);
+  } finally {
+    await stopNode(dir);
+  }
+}
+
+const SCENARIOS_BY_TITLE: [title: string, scenario: string][] = [
+  ['send is a rendezvous and delivers the MINIX fields with the source', 'rendezvous'],
+  ['senders are received in FIFO order, receive(src) picks one', 'fifo'],
+  ['TIMEOUT_NOWAIT gives EMOLAGAIN and expiry EMOLTIMEDOUT', 'timeouts'],
+  ['notify needs a system slot and coalesces repeats', 'notify'],
+  ['reply needs a client in sendrec (EMOLPROCSTS); self and special destinations give EMOLENDPOINT', 'replyAndSelf'],
+  ['vcopy from TypeScript into and out of a C client; within one process EMOLPERM', 'vcopy'],
+  ['the event loop keeps running while an endpoint is blocked in receive', 'eventLoop'],
+  ['misuse throws clear errors and never crashes the process', 'misuse'],
+  ["unbind wakes the endpoint's blocked call; an unbind by the node is noticed", 'unbindWakes'],
+  ['several endpoints in one process talk to each other', 'twoEndpoints'],
+  ['a TypeScript client of the C kv server (async and sync)', 'kvClient'],
+  ['a C client of the TypeScript echo server sample', 'echoServer'],
+  ['a worker thread binds its own endpoint, calls sendrecSync, and is unbound when it ends', 'workerThread'],
+  ['a TypeScript server killed while blocked: its C client gets EMOLSRCDIED', 'killedWhileBlocked'],
+];
+for (const [title, name] of SCENARIOS_BY_TITLE) test(title, () => scenario(name));
+
+test('bind honours DVS_EP/DVS_DC set by the launcher', async () => {
+  const dir = freshDir('launched');
+  await startNode({ dir });
+  try {
+    const out: string[] = [];
+    const r = await runProgram({ dir, program: process.execPath, args: [SCENARIOS, 'launched'], endpoint: 25, onLine: (l) => out.push(l) });
+    assert.equal(await r.exited, 0, out.join('\n'));
+  } finally {
+    await stopNode(dir);
+  }
+});
+
+test('importing the package loads no native code', async () => {
+  const code = `require(${JSON.stringify(path.join(__dirname, '..', 'index.js'))});
+    const loaded = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
+    if (loaded.length) { console.error(loaded); process.exit(1); }`;
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, ['-e', code], (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())),
+  );
+});
+
+test('a load failure lists every path tried', async () => {
+  // A copy of the loader in a directory with no build next to it.
+  const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'dvs-addon-'));
+  const nested = path.join(tmp, 'dist', 'ipc');
+  fs.mkdirSync(nested, { recursive: true });
+  fs.copyFileSync(path.join(__dirname, 'native.js'), path.join(nested, 'native.js'));
+  const code = `try { require(${JSON.stringify(path.join(nested, 'native.js'))}).loadNative(); } catch (e) { console.log(e.message); }`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['-e', code], { env: { ...process.env, DVS_ADDON: '/nonexistent/dvs_ipc.node' } }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  fs.rmSync(tmp, { recursive: true, force: true });
+  assert.match(out, /cannot load the DVS IPC native addon; tried:/);
+  for (const p of ['/nonexistent/dvs_ipc.node', path.join(tmp, 'addon', 'build', 'Release', 'dvs_ipc.node'), path.join(tmp, 'addon', 'build', 'Debug', 'dvs_ipc.node')]) {
+    assert.ok(out.includes(`  ${p}: `), `${p} missing from:\n${out}`);
+  }
+  assert.match(out, /DVS_ADDON/);
+});
