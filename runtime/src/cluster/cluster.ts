@@ -669,6 +669,9 @@ export class Cluster {
       const base = { name: e.name, number: e.number, dc: e.dc, node: e.node };
       if (p && p.pid > 0) return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) };
       const launched = this.state.programs.find((x) => x.name === e.name);
+      if (node && !node.up) {
+        return { ...base, state: 'dead' as const, ...(launched ? { pid: launched.pid } : {}), describe: `node ${node.name} is down` };
+      }
       if (launched) {
         const code = exits.get(e.name);
         const stillThere = alive(launched.pid, launched.start);
@@ -767,20 +770,20 @@ export class Cluster {
 
   /** Cuts the link between nodes a and b (both directions); with namespaces, also on the network. */
   async linkCut(a: number, b: number): Promise<void> {
-    this.reload();
-    const [na, nb] = this.pair(a, b);
-    if (this.state.netns) await netns.cut(this.state.netns, a, b);
-    await control.request(na.dir, `link cut ${b}`);
-    await control.request(nb.dir, `link cut ${a}`);
+    await this.link('cut', a, b);
   }
 
   /** Restores the link between nodes a and b. */
   async linkRestore(a: number, b: number): Promise<void> {
+    await this.link('restore', a, b);
+  }
+
+  private async link(op: 'cut' | 'restore', a: number, b: number): Promise<void> {
     this.reload();
     const [na, nb] = this.pair(a, b);
-    if (this.state.netns) await netns.restore(this.state.netns, a, b);
-    await control.request(na.dir, `link restore ${b}`);
-    await control.request(nb.dir, `link restore ${a}`);
+    if (this.state.netns) await netns[op](this.state.netns, a, b);
+    await control.request(na.dir, `link ${op} ${b}`);
+    await control.request(nb.dir, `link ${op} ${a}`);
   }
 
   /** Waits until the link between a and b is up on both sides (bounded). */
@@ -865,24 +868,17 @@ function displayFile(file: string): string {
 /** SIGTERM each pid, wait up to graceMs, SIGKILL what is left, wait until gone. */
 async function terminate(victims: Map<number, string>, graceMs: number): Promise<void> {
   const live = () => [...victims].filter(([pid, start]) => alive(pid, start));
-  for (const [pid] of live()) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // gone
+  for (const [signal, ms] of [['SIGTERM', graceMs], ['SIGKILL', 2000]] as const) {
+    for (const [pid] of live()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone
+      }
     }
+    const deadline = Date.now() + ms;
+    while (live().length && Date.now() < deadline) await delay(20);
   }
-  const deadline = Date.now() + graceMs;
-  while (live().length && Date.now() < deadline) await delay(20);
-  for (const [pid] of live()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  const hard = Date.now() + 2000;
-  while (live().length && Date.now() < hard) await delay(20);
 }
 
 /** The cluster secret: the configured file, the env var's value, or a generated one (mode 0600). */
