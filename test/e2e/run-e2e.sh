@@ -77,6 +77,8 @@ node -e '
   for (const e of c.endpoints) if (e.program && e.program.build === "make") e.program.build = "make CFLAGS=\"-O2 -g -DDVS_TRACE_CALLSITES\"";
   require("fs").writeFileSync(f, JSON.stringify(c, null, 2));' "$WS/c/kv/dvs.json"
 mkdir -p "$WS/.vscode" && cp "$REPO/test/e2e/fixtures/launch.json" "$WS/.vscode/launch.json"
+# samples/ holds several clusters: the test drives the C key-value one.
+echo '{ "dvs.configFile": "c/kv/dvs.json" }' > "$WS/.vscode/settings.json"
 export XDG_CONFIG_HOME=$RUN/xdg-config XDG_DATA_HOME=$RUN/xdg-data
 cp "$REPO/test/e2e/settings.json" "$RUN/user-data/User/settings.json"
 PATH=$NODE24_BIN:$PATH "$CS" --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \
