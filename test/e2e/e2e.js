@@ -159,7 +159,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   });
 
   await step('trace shows live decoded messages', async () => {
-    if (!traceLive) throw new Skip('the runtime in this build has no trace subscription (branch trace not merged yet)');
+    if (!traceLive) throw new Skip('the runtime in this build has no trace subscription');
     await trace().locator('.row', { hasText: /KV_(PUT|GET|OK)/ }).first().waitFor({ timeout: 30000 });
     log('  count:', await trace().locator('#count').innerText());
     await shot('06-trace-live');
