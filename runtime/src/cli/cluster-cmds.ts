@@ -12,6 +12,7 @@ import * as control from '../cluster/control';
 import { nodesRoot, runtimeRoot } from '../cluster/paths';
 import type { ProtocolType } from '../cluster/trace';
 import { sampledTrace } from './trace-cmd';
+import { psCells, PS_HEADER, table } from './table';
 
 export class CliUsageError extends Error {}
 
@@ -94,11 +95,6 @@ async function target(args: Args, fileArg?: string): Promise<Cluster> {
   throw new Error(`several clusters are running (${running.join(', ')}): say which with --cluster NAME or a dvs.json`);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
-}
-
 function isConfigError(err: unknown): err is ConfigLoadError {
   return err instanceof ConfigLoadError;
 }
@@ -155,12 +151,14 @@ export async function up(
   file: string,
   o: { detach: boolean; verbose: boolean; seconds?: number; trace?: boolean },
 ): Promise<number> {
-  const width = (n: string) => n.padEnd(12);
+  const loaded = loadConfig(file);
+  const pad = Math.max(11, ...loaded.config.endpoints.map((e) => e.name.length), ...loaded.config.nodes.map((n) => n.name.length));
+  const width = (n: string) => n.padEnd(pad + 1);
   const tty = process.stdout.isTTY === true;
   const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
   const showNodes = o.verbose;
   // Loading first also reports a malformed file before anything starts.
-  const nodeNames = new Set(loadConfig(file).config.nodes.map((n) => n.name));
+  const nodeNames = new Set(loaded.config.nodes.map((n) => n.name));
   const onLog = (source: string, line: string) => {
     // dvsd's own lines: only link changes, unless --verbose.
     if (nodeNames.has(source) && !showNodes && !/\blink\b/.test(line)) return;
@@ -271,23 +269,13 @@ async function cmdPs(argv: string[]): Promise<number> {
   const c = await target(a, a.positional[0]);
   const dc = a.flags.has('--dc') ? int(a.flags.get('--dc'), '--dc', 0, 31) : undefined;
   const s = await c.status();
-  const rows = [['NODE', 'DC', 'EP', 'PID', 'NAME', 'STATE', 'SENT', 'COPIES', 'QUEUED']];
+  const rows = [['NODE', ...PS_HEADER]];
   const all: (control.ProcInfo & { nodeName: string })[] = [];
   for (const n of s.nodes) {
     for (const p of n.procs) {
       if (dc !== undefined && p.dc !== dc) continue;
       all.push({ ...p, nodeName: n.name });
-      rows.push([
-        n.name,
-        String(p.dc),
-        String(p.endpoint),
-        p.pid > 0 ? String(p.pid) : '-',
-        p.name || '-',
-        control.describeState(p),
-        String(p.lclsent + p.rmtsent),
-        String(p.lclcopy + p.rmtcopy),
-        String(p.nqueued),
-      ]);
+      rows.push([n.name, ...psCells(p)]);
     }
     if (!n.up) rows.push([n.name, '-', '-', '-', '-', 'node is down', '-', '-', '-']);
   }

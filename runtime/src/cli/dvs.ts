@@ -11,6 +11,7 @@ import { runProgram, type Running } from '../cluster/launch';
 import { isRunning, logPath, startNode, stopNode, type DcSpec } from '../cluster/node';
 import { buildDir, defaultNodeDir, nodesRoot } from '../cluster/paths';
 import { runningClusters } from '../cluster/cluster';
+import { psCells, PS_HEADER, table } from './table';
 import { builtinClusterFile, CliUsageError, CLUSTER_HELP, clusterCommand, up } from './cluster-cmds';
 import { cmdTrace, demoTrace, TRACE_HELP, TraceUsageError } from './trace-cmd';
 
@@ -96,21 +97,7 @@ function dirOf(p: Parsed): string {
 }
 
 export function formatPs(procs: control.ProcInfo[]): string {
-  const rows = [['DC', 'EP', 'PID', 'NAME', 'STATE', 'SENT', 'COPIES', 'QUEUED']];
-  for (const p of procs) {
-    rows.push([
-      String(p.dc),
-      String(p.endpoint),
-      p.pid > 0 ? String(p.pid) : '-',
-      p.name || '-',
-      control.describeState(p),
-      String(p.lclsent + p.rmtsent),
-      String(p.lclcopy + p.rmtcopy),
-      String(p.nqueued),
-    ]);
-  }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return table([PS_HEADER, ...procs.map(psCells)]);
 }
 
 async function cmdNode(argv: string[]): Promise<number> {

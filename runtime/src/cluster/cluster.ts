@@ -64,6 +64,13 @@ export interface UpOptions {
   /** Every output line of the build and of the programs, by source (endpoint or node name, or 'build'). */
   onLog?(source: string, line: string): void;
   signal?: AbortSignal;
+  /**
+   * Start JavaScript/TypeScript programs with a Node inspector on a free loopback port
+   * ('brk': stop on the first line), for debuggers to attach (the VS Code extension does).
+   */
+  inspect?: boolean | 'brk';
+  /** Called once per started program, e.g. to attach a debugger to it. */
+  onProgramStart?(p: { name: string; number: number; dc: number; node: number; pid: number; command: string[]; inspectPort?: number }): void;
 }
 
 /** What cluster.json holds. */
@@ -195,12 +202,17 @@ export function dvsdSupportsMultiNode(): boolean {
 }
 
 /** The command line that runs an endpoint's program. */
-function commandFor(loaded: LoadedConfig, e: DvsEndpoint): string[] {
+function commandFor(loaded: LoadedConfig, e: DvsEndpoint, inspect?: string): string[] {
   const prog = programPath(loaded, e.program!.run);
   const args = e.program!.args ?? [];
-  if (/\.(js|mjs)$/.test(prog)) return [process.execPath, prog, ...args];
-  if (/\.ts$/.test(prog)) return [process.execPath, '-r', path.join(runtimeRoot(), 'dist', 'cluster', 'ts-register.js'), prog, ...args];
+  const node = [process.execPath, ...(inspect ? [inspect] : [])];
+  if (/\.(js|mjs)$/.test(prog)) return [...node, prog, ...args];
+  if (/\.ts$/.test(prog)) return [...node, '-r', path.join(runtimeRoot(), 'dist', 'cluster', 'ts-register.js'), prog, ...args];
   return [prog, ...args];
+}
+
+function isScriptProgram(e: DvsEndpoint): boolean {
+  return /\.(js|mjs|ts)$/.test(e.program?.run ?? '');
 }
 
 /** Log tailing: polls the log files and hands new complete lines to a callback. */
@@ -438,7 +450,10 @@ export class Cluster {
       const ordered = [...withProgram.filter((e) => e.server), ...withProgram.filter((e) => !e.server)];
       for (const e of ordered) {
         aborted();
-        const p = await cluster.startProgram(e);
+        let inspectPort: number | undefined;
+        if (opts.inspect && isScriptProgram(e)) inspectPort = (await freePorts('127.0.0.1', 1))[0];
+        const p = await cluster.startProgram(e, inspectPort === undefined ? undefined : `--inspect${opts.inspect === 'brk' ? '-brk' : ''}=127.0.0.1:${inspectPort}`);
+        opts.onProgramStart?.({ name: e.name, number: e.number, dc: e.dc, node: e.node, pid: p.pid, command: p.command, ...(inspectPort ? { inspectPort } : {}) });
         step(`starting ${e.name} on ${cluster.nodeName(e.node)} (endpoint ${e.number}, pid ${p.pid})`);
       }
       cluster.save();
@@ -526,9 +541,9 @@ export class Cluster {
     return path.join(this.state.dir, 'logs', `${name}.exit`);
   }
 
-  private async startProgram(e: DvsEndpoint): Promise<ProgramState> {
+  private async startProgram(e: DvsEndpoint, inspect?: string): Promise<ProgramState> {
     const node = this.nodeState(e.node);
-    const command = commandFor(this.loaded, e);
+    const command = commandFor(this.loaded, e, inspect);
     const logFile = this.logFile(e.name);
     fs.rmSync(this.exitFile(e.name), { force: true });
     this.exits.delete(e.name);
@@ -542,7 +557,8 @@ export class Cluster {
         endpoint: e.number,
         cwd: this.loaded.folder,
         logFile,
-        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name },
+        // In an Electron host (VS Code desktop) process.execPath is Electron: make it act as Node.
+        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name, ...(process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
         ...(node.netns ? { wrap: ['ip', 'netns', 'exec', node.netns] } : {}),
       });
     } catch (err) {
@@ -653,6 +669,9 @@ export class Cluster {
       const base = { name: e.name, number: e.number, dc: e.dc, node: e.node };
       if (p && p.pid > 0) return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) };
       const launched = this.state.programs.find((x) => x.name === e.name);
+      if (node && !node.up) {
+        return { ...base, state: 'dead' as const, ...(launched ? { pid: launched.pid } : {}), describe: `node ${node.name} is down` };
+      }
       if (launched) {
         const code = exits.get(e.name);
         const stillThere = alive(launched.pid, launched.start);
@@ -751,20 +770,20 @@ export class Cluster {
 
   /** Cuts the link between nodes a and b (both directions); with namespaces, also on the network. */
   async linkCut(a: number, b: number): Promise<void> {
-    this.reload();
-    const [na, nb] = this.pair(a, b);
-    if (this.state.netns) await netns.cut(this.state.netns, a, b);
-    await control.request(na.dir, `link cut ${b}`);
-    await control.request(nb.dir, `link cut ${a}`);
+    await this.link('cut', a, b);
   }
 
   /** Restores the link between nodes a and b. */
   async linkRestore(a: number, b: number): Promise<void> {
+    await this.link('restore', a, b);
+  }
+
+  private async link(op: 'cut' | 'restore', a: number, b: number): Promise<void> {
     this.reload();
     const [na, nb] = this.pair(a, b);
-    if (this.state.netns) await netns.restore(this.state.netns, a, b);
-    await control.request(na.dir, `link restore ${b}`);
-    await control.request(nb.dir, `link restore ${a}`);
+    if (this.state.netns) await netns[op](this.state.netns, a, b);
+    await control.request(na.dir, `link ${op} ${b}`);
+    await control.request(nb.dir, `link ${op} ${a}`);
   }
 
   /** Waits until the link between a and b is up on both sides (bounded). */
@@ -849,24 +868,17 @@ function displayFile(file: string): string {
 /** SIGTERM each pid, wait up to graceMs, SIGKILL what is left, wait until gone. */
 async function terminate(victims: Map<number, string>, graceMs: number): Promise<void> {
   const live = () => [...victims].filter(([pid, start]) => alive(pid, start));
-  for (const [pid] of live()) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // gone
+  for (const [signal, ms] of [['SIGTERM', graceMs], ['SIGKILL', 2000]] as const) {
+    for (const [pid] of live()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone
+      }
     }
+    const deadline = Date.now() + ms;
+    while (live().length && Date.now() < deadline) await delay(20);
   }
-  const deadline = Date.now() + graceMs;
-  while (live().length && Date.now() < deadline) await delay(20);
-  for (const [pid] of live()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  const hard = Date.now() + 2000;
-  while (live().length && Date.now() < hard) await delay(20);
 }
 
 /** The cluster secret: the configured file, the env var's value, or a generated one (mode 0600). */

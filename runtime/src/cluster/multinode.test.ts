@@ -231,3 +231,60 @@ test('the events sample on three nodes: notify across nodes, then sendrec to pul
     await c.down();
   }
 });
+
+test('a node whose dvsd dies shows as down, its endpoints dead; down still cleans everything', { timeout: 60000 }, async () => {
+  const file = threeNodes('nodedeath');
+  const c = await Cluster.up(file);
+  started.push(c);
+  try {
+    await exits(c, ['client_c']);
+    await c.restart(22); // a fresh client_c that we then orphan
+    const node2 = c.nodes.find((n) => n.id === 2)!;
+    const before = await c.status();
+    const dvsdPid = JSON.parse(fs.readFileSync(path.join(c.dir, 'cluster.json'), 'utf8')).nodes[2].pid as number;
+    assert.equal(before.nodes[2]!.up, true);
+    process.kill(dvsdPid, 'SIGKILL');
+    const s = await until('node2 to show down', async () => {
+      const x = await c.status();
+      return x.nodes[2]!.up ? undefined : x;
+    });
+    const ep = s.endpoints.find((e) => e.name === 'client_c')!;
+    assert.equal(ep.state, 'dead');
+    assert.equal(ep.describe, `node ${node2.name} is down`);
+    await until('node0 to see its link to node2 go', async () => {
+      const x = await c.status();
+      return x.nodes[0]!.links.find((l) => l.node === 2)?.state === 'up' ? undefined : true;
+    });
+    const pids = c.pids();
+    await c.down();
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived down`);
+  } finally {
+    await c.down().catch(() => undefined);
+  }
+});
+
+test('C and TypeScript endpoints in one 2-node cluster (samples/ts/dvs.json): .ts entries run through the hook', { timeout: 60000 }, async () => {
+  const folder = path.join(__dirname, '..', '..', '..', 'samples', 'ts');
+  const sample = JSON.parse(fs.readFileSync(path.join(folder, 'dvs.json'), 'utf8')) as {
+    cluster: { name: string };
+    endpoints: { name: string; program: { run: string; args?: string[] } }[];
+  };
+  sample.cluster.name = `mixed-${process.pid}`;
+  for (const e of sample.endpoints) e.program.run = path.resolve(folder, e.program.run);
+  const dir = path.join(tmp, 'mixed');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'dvs.json');
+  fs.writeFileSync(file, JSON.stringify(sample));
+  const c = await Cluster.up(file);
+  started.push(c);
+  try {
+    const codes = await exits(c, ['ts_kv_client', 'echo_client'], 30000);
+    assert.equal(codes.get('ts_kv_client'), 0, c.logs('ts_kv_client'));
+    assert.equal(codes.get('echo_client'), 0, c.logs('echo_client'));
+    assert.match(c.logs('ts_kv_client'), /kv-client: 100 puts and gets, 0 errors/);
+    assert.match(c.logs('echo_client'), /echo_client: 100 round trips ok/);
+    assert.match(c.logs('echo_server'), /echo-server: serving on endpoint 10/);
+  } finally {
+    await c.down();
+  }
+});
