@@ -146,7 +146,6 @@ export function formatConfigError(e: ConfigError): string {
   return `${e.file}:${e.line}:${e.column}: ${e.severity}: ${e.message}`;
 }
 
-const LAYOUT_SET = new Set<string>(LAYOUT_NAMES);
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 class Validator {

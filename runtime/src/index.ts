@@ -25,6 +25,7 @@ export {
   traceRecording,
   mergeByCausality,
   formatEvent,
+  showWallClock,
   typeName,
   parseFilter,
   toChromeTrace,

@@ -262,7 +262,15 @@ test_thousand_random_kills(void)
     /* Every client slot is freed and nobody is left queued. */
     for (int ep = 20; ep < 20 + POOL; ep++)
         CHECK(wait_bound(0, ep, 0, 3000) == 0);
-    CHECK(wait_flags(0, SRV, SENDING | RECEIVING, RECEIVING, 3000) == 0);
+    if (wait_flags(0, SRV, SENDING | RECEIVING, RECEIVING, 10000) != 0) {
+        proc_usr_t pi;
+        int rc = mnx_getprocinfo(0, SRV, &pi);
+        fail_at(__FILE__, __LINE__,
+                "the server is not back in rcvrqst: getprocinfo %d, flags 0x%x, "
+                "endpoint %d, pid %d (server pid %d, its exit: %d)",
+                rc, pi.p_rts_flags, pi.p_endpoint, pi.p_lpid, (int)srv,
+                reap_within(srv, 0));
+    }
     char out[4096];
     CHECK(control("ps 0", out, sizeof(out)) == 0);
     CHECK(strstr(out, "\"nqueued\":0") != NULL);

@@ -7,10 +7,11 @@
  * text changed are queried again; the others keep their facts, shifted to their new
  * position. That is what keeps a keystroke in a 10k-line file in the low milliseconds.
  */
-import type { Edit as EditT, Node, Tree } from 'web-tree-sitter';
+import type { Edit as EditT, Node, QueryMatch, Tree } from 'web-tree-sitter';
 import { Edit } from 'web-tree-sitter';
 import { type FileFacts, type Rng, emptyFacts } from './facts';
 import { extractUnit } from './extract';
+import { applyRangeChange } from './util/text';
 import type { Grammars, Lang } from './parser';
 
 interface UnitEntry {
@@ -50,6 +51,10 @@ export class Analyzer {
 
   all(): IterableIterator<DocState> {
     return this.states.values();
+  }
+
+  get size(): number {
+    return this.states.size;
   }
 
   uris(): string[] {
@@ -114,8 +119,14 @@ export class Analyzer {
     const facts = emptyFacts(lang);
     let reanalysed = 0;
     const query = this.grammars.queries[lang];
-    for (const node of topLevelUnits(tree.rootNode, lang, facts.inactive)) {
-      const key = `${node.type}\u0000${node.text}`;
+    const nodes = topLevelUnits(tree.rootNode, lang, facts.inactive);
+    const keys = nodes.map((n) => `${n.type}\u0000${n.text}`);
+    const misses = keys.filter((k) => !cache.has(k)).length;
+    // Many new units (a first analysis): one query over the whole file is much cheaper
+    // than one per unit; a few (an edit): query just those units.
+    const bucketed = misses > 16 ? bucketMatches(query.matches(tree.rootNode), nodes) : undefined;
+    nodes.forEach((node, i) => {
+      const key = keys[i] as string;
       const s = node.startPosition;
       const hit = cache.get(key);
       let entry: UnitEntry;
@@ -123,14 +134,36 @@ export class Analyzer {
         entry = { key, row: s.row, col: s.column, o: node.startIndex, facts: hit.row === s.row && hit.col === s.column && hit.o === node.startIndex ? hit.facts : rebase(hit.facts, hit, s.row, s.column, node.startIndex) };
       } else {
         reanalysed++;
-        entry = { key, row: s.row, col: s.column, o: node.startIndex, facts: extractUnit(node, lang, query) };
+        entry = { key, row: s.row, col: s.column, o: node.startIndex, facts: extractUnit(node, lang, query, bucketed?.[i] ?? (bucketed ? [] : undefined)) };
       }
       cache.delete(key);
       units.push(entry);
       appendFacts(facts, entry.facts);
-    }
+    });
     return { uri, lang, text, version, units, facts, reanalysed };
   }
+}
+
+/** Distribute whole-file query matches to the units that contain them (units are in order). */
+function bucketMatches(matches: QueryMatch[], units: Node[]): QueryMatch[][] {
+  const starts = units.map((u) => u.startIndex);
+  const ends = units.map((u) => u.endIndex);
+  const out: QueryMatch[][] = units.map(() => []);
+  for (const m of matches) {
+    const first = m.captures[0];
+    if (!first) continue;
+    const o = first.node.startIndex;
+    let lo = 0;
+    let hi = starts.length - 1;
+    if (hi < 0 || o < (starts[0] as number)) continue;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] as number) <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    if (o < (ends[lo] as number)) (out[lo] as QueryMatch[]).push(m);
+  }
+  return out;
 }
 
 /**
@@ -204,21 +237,9 @@ function rebase(facts: FileFacts, from: { row: number; col: number; o: number },
   return copy(facts) as FileFacts;
 }
 
-function offsetAt(text: string, line: number, character: number): number {
-  let off = 0;
-  for (let l = 0; l < line; l++) {
-    const nl = text.indexOf('\n', off);
-    if (nl < 0) return text.length;
-    off = nl + 1;
-  }
-  return Math.min(off + character, text.length);
-}
-
 function applyChange(text: string, c: TextChange): { text: string; edit: EditT } {
   const range = c.range as NonNullable<TextChange['range']>;
-  const start = offsetAt(text, range.start.line, range.start.character);
-  const oldEnd = offsetAt(text, range.end.line, range.end.character);
-  const newText = text.slice(0, start) + c.text + text.slice(oldEnd);
+  const { text: newText, start, oldEnd } = applyRangeChange(text, { range, text: c.text });
   const lines = c.text.split('\n');
   const lastLine = lines[lines.length - 1] as string;
   const newEndPosition =

@@ -71,8 +71,6 @@ export function rng(n: Node): Rng {
   return { sr: s.row, sc: s.column, er: e.row, ec: e.column, o: n.startIndex };
 }
 
-const IDENT = /^[A-Za-z_$][\w$]*$/;
-
 function argFact(n: Node, lang: Lang): ArgFact {
   const text = n.text;
   const base = { text, range: rng(n) };
@@ -140,17 +138,12 @@ interface Scope {
   range: Rng;
 }
 
-/** A unit's facts plus the positions they were computed at (for reuse after edits). */
-export interface UnitFacts {
-  facts: FileFacts;
-}
-
 const FUNCTION_TYPES = new Set(['function_declaration', 'generator_function_declaration', 'function_expression', 'arrow_function', 'method_definition', 'function_definition']);
 
 /** Extract the facts of one unit. `moduleScope` is the scope of code outside functions. */
-export function extractUnit(unit: Node, lang: Lang, query: Query): FileFacts {
+export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: QueryMatch[]): FileFacts {
   const facts = emptyFacts(lang);
-  const matches: QueryMatch[] = query.matches(unit);
+  const matches: QueryMatch[] = precomputed ?? query.matches(unit);
   const scopes: Scope[] = [];
   const inactive: Rng[] = [];
   const mtypeCases: { range: Rng; obj: string; label: string }[] = [];
@@ -555,9 +548,9 @@ class ReplyFlow {
       const failsOnThen = recvTest && /<\s*0|!=\s*(0|OK)\b/.test(cond.text);
       const failsOnElse = recvTest && !failsOnThen && /(>=|==)\s*(0|OK)\b/.test(cond.text);
       const idle = cin.map(() => ({ pending: false }));
-      const thenIns = notify || failsOnThen ? idle : this.tag(cin, cons, 'if branch');
+      const thenIns = notify || failsOnThen ? idle : this.tag(cin, cons);
       const a = cons ? this.walk(cons, thenIns) : { out: thenIns, brk: [], cont: [], ret: [] };
-      cin = failsOnElse ? idle : this.tag(cin, alt, 'else branch');
+      cin = failsOnElse ? idle : this.tag(cin, alt);
       const b = alt ? this.walk(alt, cin) : { out: cin, brk: [], cont: [], ret: [] };
       return merge(a, b);
     }
@@ -625,7 +618,8 @@ class ReplyFlow {
     return { out: acc.out, brk: dedupe(acc.brk), cont: dedupe(acc.cont), ret: dedupe(acc.ret) };
   }
 
-  private tag(ins: St[], branch: Node | null, _what: string): St[] {
+  /** Remember where a path entered a branch, to point the finding there. */
+  private tag(ins: St[], branch: Node | null): St[] {
     if (!branch) return ins;
     return ins.map((s) => (s.via ? s : { ...s, via: rng(branch) }));
   }
@@ -651,7 +645,7 @@ class ReplyFlow {
       }
     }
     if (pending === undefined) return ins;
-    return dedupe(ins.map((s) => (pending ? { pending: true } : { pending: false })));
+    return dedupe(ins.map(() => ({ pending: pending === true })));
   }
 }
 

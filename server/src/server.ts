@@ -16,6 +16,7 @@ import {
   type Diagnostic,
   type DidChangeConfigurationParams,
   type DidChangeTextDocumentParams,
+  DidChangeWatchedFilesNotification,
   type DidChangeWatchedFilesParams,
   type DidCloseTextDocumentParams,
   type DidOpenTextDocumentParams,
@@ -45,7 +46,9 @@ import { findDefinitions, findReferences } from './features/navigation';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
-import { Workspace, pathToUri, uriToPath } from './workspace';
+import { applyRangeChange } from './util/text';
+import type { FileFacts } from './facts';
+import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
 
@@ -64,6 +67,7 @@ export class DvsServer {
   private roots: string[] = [];
   private canPullConfig = false;
   private canRefreshLenses = false;
+  private canWatchFiles = false;
   private indexing: Promise<void> | undefined;
 
   private constructor(
@@ -120,6 +124,7 @@ export class DvsServer {
     this.roots = folders.filter((u) => u.startsWith('file:')).map(uriToPath);
     this.canPullConfig = params.capabilities.workspace?.configuration === true;
     this.canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    this.canWatchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
     const init = params.initializationOptions as { settings?: unknown } | undefined;
     if (init?.settings) this.applySettings(init.settings);
     return {
@@ -139,6 +144,12 @@ export class DvsServer {
   }
 
   private async onInitialized(): Promise<void> {
+    // Closed files change on disk too (git checkout, generators): ask the editor to tell us.
+    if (this.canWatchFiles) {
+      void this.connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h,ts,tsx,mts,cts}' }, { globPattern: '**/dvs.json' }] })
+        .catch((e: unknown) => this.connection.console.warn(`could not watch files: ${String(e)}`));
+    }
     await this.pullSettings();
     this.indexing = this.indexWorkspace();
     await this.indexing;
@@ -221,8 +232,9 @@ export class DvsServer {
   private analyzeClosed(uri: string, text: string): void {
     const lang = langOfPath(uri);
     if (!lang) return;
-    this.analyzer.analyze({ uri, lang, text, keepTree: false });
-    this.ws.touch();
+    const prev = this.analyzer.get(uri)?.facts;
+    const state = this.analyzer.analyze({ uri, lang, text, keepTree: false });
+    this.ws.fileUpdated(prev, state.facts);
   }
 
   // ==== document sync ===================================================================
@@ -237,8 +249,9 @@ export class DvsServer {
     }
     const lang = langOfPath(uri);
     if (!lang) return;
-    this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
-    this.ws.touch();
+    const prev = this.analyzer.get(uri)?.facts;
+    const state = this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
+    this.ws.fileUpdated(prev, state.facts);
     this.schedule(uri);
   }
 
@@ -248,18 +261,19 @@ export class DvsServer {
     if (!doc) return;
     if (isConfigUri(uri)) {
       const last = p.contentChanges[p.contentChanges.length - 1];
-      const text = p.contentChanges.reduce((t, c) => ('range' in c ? applyText(t, c) : c.text), doc.text);
+      const text = p.contentChanges.reduce((t, c) => ('range' in c ? applyRangeChange(t, c).text : c.text), doc.text);
       doc.text = last && !('range' in last) ? last.text : text;
       doc.version = version;
       this.ws.setConfig(uri, doc.text);
       this.schedule(uri, true);
       return;
     }
+    const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.edit({ uri, changes: p.contentChanges, version });
     if (!state) return;
     doc.text = state.text;
     doc.version = version;
-    this.ws.touch();
+    this.ws.fileUpdated(prev, state.facts);
     this.schedule(uri);
   }
 
@@ -275,7 +289,10 @@ export class DvsServer {
         if (isConfigUri(uri)) this.ws.setConfig(uri, text);
         else this.analyzeClosed(uri, text);
       } else if (isConfigUri(uri)) this.ws.removeConfig(uri);
-      else this.analyzer.remove(uri);
+      else {
+        this.analyzer.remove(uri);
+        this.ws.touch();
+      }
     } catch (e) {
       this.connection.console.warn(`could not re-read ${uri}: ${String(e)}`);
     }
@@ -328,13 +345,18 @@ export class DvsServer {
           this.crossSigs.set(u, sig);
         } else cross = true;
       }
-      if (cross) setImmediate(() => this.republishAll(new Set(uris)));
+      if (cross) {
+        // Only the project (dvs.json) of the changed files can see the change.
+        const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
+        setImmediate(() => this.republishAll(new Set(uris), projects));
+      }
     });
   }
 
-  private republishAll(skip: Set<string> = new Set()): void {
-    for (const uri of this.open.keys()) if (!skip.has(uri)) this.publish(uri);
-    for (const cfg of this.ws.configs.keys()) if (!skip.has(cfg) && !this.open.has(cfg)) this.publish(cfg);
+  private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
+    const inScope = (uri: string): boolean => !projects || projects.has(this.ws.configs.get(uri) ?? this.ws.configFor(uri));
+    for (const uri of this.open.keys()) if (!skip.has(uri) && inScope(uri)) this.publish(uri);
+    for (const cfg of this.ws.configs.keys()) if (!skip.has(cfg) && !this.open.has(cfg) && inScope(cfg)) this.publish(cfg);
   }
 
   private publish(uri: string): void {
@@ -365,11 +387,11 @@ export class DvsServer {
   }
 
   private onDefinition(p: DefinitionParams): Location[] {
-    return findDefinitions(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri));
+    return findDefinitions(this.ws, p.position, this.textOf(p.textDocument.uri));
   }
 
   private onReferences(p: ReferenceParams): Location[] {
-    return findReferences(this.ws, p.textDocument.uri, p.position, this.textOf(p.textDocument.uri), p.context.includeDeclaration);
+    return findReferences(this.ws, p.position, this.textOf(p.textDocument.uri), p.context.includeDeclaration);
   }
 
   private onCompletion(p: CompletionParams): CompletionItem[] {
@@ -415,26 +437,26 @@ export class DvsServer {
 
 /** What other files can observe of this one; when it is unchanged, they need no re-check. */
 function crossSignature(s: DocState): string {
-  const f = s.facts;
+  if (s.units.length === 0) return unitSignature(s.facts);
+  let sig = '';
+  for (const u of s.units) sig += unitSignature(u.facts);
+  return sig;
+}
+
+const unitSignatures = new WeakMap<FileFacts, string>();
+
+/** Cached per unit: facts of units an edit did not touch are the same objects. */
+function unitSignature(f: FileFacts): string {
+  const hit = unitSignatures.get(f);
+  if (hit !== undefined) return hit;
   const parts: string[] = [];
   for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
   for (const c of f.calls) parts.push(`c${c.kind}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
   for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
   for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
-  return parts.join('\n');
-}
-
-function applyText(text: string, c: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }): string {
-  const off = (line: number, ch: number): number => {
-    let o = 0;
-    for (let l = 0; l < line; l++) {
-      const nl = text.indexOf('\n', o);
-      if (nl < 0) return text.length;
-      o = nl + 1;
-    }
-    return Math.min(o + ch, text.length);
-  };
-  return text.slice(0, off(c.range.start.line, c.range.start.character)) + c.text + text.slice(off(c.range.end.line, c.range.end.character));
+  const sig = parts.join('\n');
+  unitSignatures.set(f, sig);
+  return sig;
 }
 
 export function serverVersion(): string {

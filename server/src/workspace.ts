@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type DvsConfig, type DvsEndpoint, type DvsMessageType, type ParsedDvsConfig, parseDvsConfig } from '@dvs/grammar';
 import type { Analyzer, DocState } from './analyzer';
-import type { ArgFact, CallFact, DefFact, FileFacts, ServerLoopFact } from './facts';
+import type { ArgFact, CallFact, DefFact, FieldFact, FileFacts, LiteralFact, ServerLoopFact } from './facts';
 import { evalConst } from './util/const-eval';
 import type { LiveStatsParams } from './protocol';
 
@@ -43,19 +43,83 @@ export interface DefLocation {
   def: DefFact;
 }
 
+/** Per-file lookup tables over immutable facts, built once per analysis result. */
+export interface FileIndex {
+  bindsByVar: Map<string, CallFact[]>;
+  callsByScope: Map<string, CallFact[]>;
+  /** `${scope}\0${var}` → writes to that variable's fields, in source order. */
+  fieldWrites: Map<string, FieldFact[]>;
+  literalsByVar: Map<string, LiteralFact[]>;
+  /** `${scope}\0${var}` → calls that receive into / return into that variable. */
+  callsByTarget: Map<string, CallFact[]>;
+}
+
+const fileIndexes = new WeakMap<FileFacts, FileIndex>();
+
+function push<K, V>(map: Map<K, V[]>, key: K, v: V): void {
+  const list = map.get(key);
+  if (list) list.push(v);
+  else map.set(key, [v]);
+}
+
+export function fileIndex(f: FileFacts): FileIndex {
+  let idx = fileIndexes.get(f);
+  if (idx) return idx;
+  idx = { bindsByVar: new Map(), callsByScope: new Map(), fieldWrites: new Map(), literalsByVar: new Map(), callsByTarget: new Map() };
+  const c = f.lang === 'c';
+  for (const call of f.calls) {
+    if (call.kind === 'bind' && call.resultVar) push(idx.bindsByVar, call.resultVar, call);
+    push(idx.callsByScope, call.scope, call);
+    const target = c ? call.msgVar : call.resultVar;
+    if (target) push(idx.callsByTarget, `${call.scope}\0${target}`, call);
+  }
+  for (const fl of f.fields) if (fl.write) push(idx.fieldWrites, `${fl.scope}\0${fl.obj}`, fl);
+  for (const l of f.literals) if (l.assignedTo) push(idx.literalsByVar, `${l.scope}\0${l.assignedTo}`, l);
+  fileIndexes.set(f, idx);
+  return idx;
+}
+
 export class Workspace {
   readonly configs = new Map<string, ConfigState>();
   readonly liveStats = new Map<string, LiveStatsParams>();
+  /** Bumped when something names resolve against changes: constants or a dvs.json. */
   private generation = 0;
+  /** Bumped on every file change (project-wide aggregates like server loops depend on it). */
+  private filesVersion = 0;
   private defsGen = -1;
   private defsByName = new Map<string, DefLocation[]>();
   private valueCache = new Map<string, number | undefined>();
+  private readonly memos = new WeakMap<object, Map<string, { gen: number; files: number; size: number; value: unknown }>>();
 
   constructor(readonly analyzer: Analyzer) {}
 
-  /** Call after any document or config change. */
+  /** Changes whenever name resolution may give other answers. */
+  get namesVersion(): number {
+    return this.generation;
+  }
+
+  /** Invalidate everything (configs, removed files). */
   touch(): void {
     this.generation++;
+    this.filesVersion++;
+  }
+
+  /** A file was (re)analysed: only a change of its constants invalidates name resolution. */
+  fileUpdated(prev: FileFacts | undefined, next: FileFacts): void {
+    this.filesVersion++;
+    if (!prev || defsSignature(prev) !== defsSignature(next)) this.generation++;
+  }
+
+  /** Cache `compute()` on `owner` until names or (with `perEdit`) any file changes. */
+  memo<T>(owner: object, name: string, compute: () => T, perEdit = false): T {
+    const files = perEdit ? this.filesVersion : -1;
+    let m = this.memos.get(owner);
+    if (!m) this.memos.set(owner, (m = new Map()));
+    const hit = m.get(name);
+    if (hit && hit.gen === this.generation && hit.files === files && hit.size === this.analyzer.size) return hit.value as T;
+    const value = compute();
+    m.set(name, { gen: this.generation, files, size: this.analyzer.size, value });
+    return value;
   }
 
   setConfig(uri: string, text: string): ConfigState {
@@ -77,6 +141,14 @@ export class Workspace {
 
   /** The dvs.json governing a file: the nearest one in the file's folder or above. */
   configFor(uri: string): ConfigState | undefined {
+    const cache = this.memo(this, 'configFor', () => new Map<string, ConfigState | undefined>());
+    if (cache.has(uri)) return cache.get(uri);
+    const found = this.findConfig(uri);
+    cache.set(uri, found);
+    return found;
+  }
+
+  private findConfig(uri: string): ConfigState | undefined {
     const file = uriToPath(uri);
     let best: ConfigState | undefined;
     for (const c of this.configs.values()) {
@@ -85,15 +157,31 @@ export class Workspace {
     return best;
   }
 
+  private lastConfig: { uri: string; gen: number; cfg: DvsConfig | undefined } | undefined;
+
+  /** The governing dvs.json model; rules ask for it per call, so the last answer is kept. */
   config(uri: string): DvsConfig | undefined {
-    return this.configFor(uri)?.lastGood;
+    const last = this.lastConfig;
+    if (last && last.uri === uri && last.gen === this.generation) return last.cfg;
+    const cfg = this.configFor(uri)?.lastGood;
+    this.lastConfig = { uri, gen: this.generation, cfg };
+    return cfg;
   }
 
   /** Files in the same project (same dvs.json, or all files when there is none). */
   peers(uri: string): DocState[] {
     const cfg = this.configFor(uri);
+    const groups = this.memo(this, 'peers', () => {
+      const map = new Map<ConfigState | undefined, string[]>();
+      for (const s of this.analyzer.all()) push(map, this.configFor(s.uri), s.uri);
+      return map;
+    });
+    // Membership is cached; the states themselves are looked up fresh (edits replace them).
     const out: DocState[] = [];
-    for (const s of this.analyzer.all()) if (this.configFor(s.uri) === cfg) out.push(s);
+    for (const u of groups.get(cfg) ?? []) {
+      const s = this.analyzer.get(u);
+      if (s) out.push(s);
+    }
     return out;
   }
 
@@ -146,14 +234,24 @@ export class Workspace {
     return this.config(uri)?.endpoints.find((e) => e.number === n && (dc === undefined || e.dc === dc));
   }
 
-  /** Resolve an endpoint argument in the context of its file and scope. */
+  private readonly endpointCache = new WeakMap<ArgFact, { gen: number; uri: string; ref: EndpointRef }>();
+
+  /** Resolve an endpoint argument in the context of its file and scope (cached per argument). */
   endpoint(arg: ArgFact, uri: string, facts: FileFacts, scope: string): EndpointRef {
+    const hit = this.endpointCache.get(arg);
+    if (hit && hit.gen === this.generation && hit.uri === uri) return hit.ref;
+    const ref = this.resolveEndpoint(arg, uri, facts, scope);
+    this.endpointCache.set(arg, { gen: this.generation, uri, ref });
+    return ref;
+  }
+
+  private resolveEndpoint(arg: ArgFact, uri: string, facts: FileFacts, scope: string): EndpointRef {
     const ref: EndpointRef = { text: arg.text };
     if (arg.kind === 'field' && (arg.field === 'm_source' || arg.field === 'source')) return { ...ref, requester: true };
     if (arg.kind === 'ident' && arg.ident) {
       const id = arg.ident;
       if (id === 'ANY' || id === 'NONE' || id === 'SELF') return { ...ref, special: id, value: SPECIAL[id] as number };
-      const own = facts.calls.find((c) => c.kind === 'bind' && c.resultVar === id && (c.scope === scope || c.scope === 'module'));
+      const own = fileIndex(facts).bindsByVar.get(id)?.find((c) => c.scope === scope || c.scope === 'module');
       if (own) {
         const ownRef = own.ep ? this.endpoint(own.ep, uri, facts, own.scope) : undefined;
         return { ...ref, own: true, ...(ownRef?.value !== undefined ? { value: ownRef.value } : {}), ...(ownRef?.name ? { name: ownRef.name } : {}), ...(ownRef?.decl ? { decl: ownRef.decl } : {}) };
@@ -175,6 +273,10 @@ export class Workspace {
 
   /** The endpoints a file binds itself to (bind/tbind), else the dvs.json program that runs it. */
   ownEndpoints(state: DocState): EndpointRef[] {
+    return this.memo(state, 'own', () => this.computeOwnEndpoints(state));
+  }
+
+  private computeOwnEndpoints(state: DocState): EndpointRef[] {
     const out: EndpointRef[] = [];
     for (const c of state.facts.calls) {
       if (c.kind !== 'bind' || !c.ep) continue;
@@ -209,21 +311,30 @@ export class Workspace {
 
   /** Server loops of the project bound to endpoint value `ep`. */
   serverLoopsOf(ep: number, uri: string): { state: DocState; loop: ServerLoopFact }[] {
-    const out: { state: DocState; loop: ServerLoopFact }[] = [];
-    for (const s of this.peers(uri)) {
-      if (s.facts.loops.length === 0) continue;
-      if (!this.ownEndpoints(s).some((o) => o.value === ep)) continue;
-      for (const loop of s.facts.loops) out.push({ state: s, loop });
-    }
-    return out;
+    const cfg = this.configFor(uri) ?? this;
+    const byEp = this.memo(cfg, 'loops', () => {
+      const map = new Map<number, { state: DocState; loop: ServerLoopFact }[]>();
+      for (const s of this.peers(uri)) {
+        if (s.facts.loops.length === 0) continue;
+        for (const o of this.ownEndpoints(s)) if (o.value !== undefined) for (const loop of s.facts.loops) push(map, o.value, { state: s, loop });
+      }
+      return map;
+    }, true);
+    return byEp.get(ep) ?? [];
   }
 
   /** IPC calls whose endpoint is a TypeScript Endpoint method or any C call. */
   ipcCalls(state: DocState): CallFact[] {
     if (state.lang === 'c') return state.facts.calls;
     const eps = new Set(state.facts.epVars);
-    return state.facts.calls.filter((c) => c.receiver === undefined ? c.kind === 'bind' && state.facts.importsRuntime : eps.has(c.receiver) || (state.facts.importsRuntime && /(^|\.)(ep|endpoint)$/i.test(c.receiver)));
+    return this.memo(state, 'ipc', () => state.facts.calls.filter((c) => c.receiver === undefined ? c.kind === 'bind' && state.facts.importsRuntime : eps.has(c.receiver) || (state.facts.importsRuntime && /(^|\.)(ep|endpoint)$/i.test(c.receiver))));
   }
+}
+
+function defsSignature(f: FileFacts): string {
+  let sig = '';
+  for (const d of f.defs) sig += `${d.name}=${d.value}=${d.implicit ?? ''};`;
+  return sig;
 }
 
 export function uriToPath(uri: string): string {

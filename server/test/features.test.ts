@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CodeActionRequest,
@@ -12,6 +13,8 @@ import {
   type CompletionItem,
   CompletionRequest,
   DefinitionRequest,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   type Diagnostic,
   DocumentSymbolRequest,
   type DocumentSymbol,
@@ -304,6 +307,29 @@ describe('settings and dvs.json', () => {
       await client.stop();
     }
   });
+});
+
+test('a closed header changed on disk re-resolves the names open files use', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dvs-watch-'));
+  try {
+    fs.copyFileSync(path.join(KV, 'dvs.json'), path.join(dir, 'dvs.json'));
+    fs.writeFileSync(path.join(dir, 'defs.h'), '#define AUDIT 7\n');
+    const file = path.join(dir, 'client.c');
+    fs.writeFileSync(file, '#include "defs.h"\nint main(void)\n{\n\tmessage m;\n\tif (mnx_bind(0, 20) < 0) return 1;\n\tif (mnx_sendrec(AUDIT, &m) < 0) return 1;\n\treturn 0;\n}\n');
+    const client = await Client.start(dir);
+    try {
+      const before = await client.open(file);
+      assert.ok(before.some((d) => d.code === 'DVS003' && /AUDIT \(7\)/.test(d.message)));
+      fs.writeFileSync(path.join(dir, 'defs.h'), '#define AUDIT 1\n');
+      const next = client.nextDiagnostics(uriOf(file));
+      await client.conn.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: uriOf(path.join(dir, 'defs.h')), type: FileChangeType.Changed }] });
+      assert.ok(!(await next).some((d) => d.code === 'DVS003'));
+    } finally {
+      await client.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('every code has a documentation page with a bad and a fixed example, and diagnostics link to it', () => {

@@ -68,6 +68,7 @@ export class Client {
     });
     this.indexed = new Promise((resolve) => this.conn.onNotification(IndexedNotification, resolve));
     this.conn.onRequest('workspace/codeLens/refresh', () => null);
+    this.conn.onRequest('client/registerCapability', () => null);
     this.conn.listen();
   }
 
@@ -90,7 +91,7 @@ export class Client {
       processId: process.pid,
       rootUri: uriOf(root),
       workspaceFolders: [{ uri: uriOf(root), name: path.basename(root) }],
-      capabilities: { workspace: { codeLens: { refreshSupport: true } } },
+      capabilities: { workspace: { codeLens: { refreshSupport: true }, didChangeWatchedFiles: { dynamicRegistration: true } } },
       initializationOptions: settings ? { settings } : undefined,
     });
     await client.conn.sendNotification(InitializedNotification.type, {});
@@ -98,7 +99,7 @@ export class Client {
   }
 
   /** Resolves with the next diagnostics published for `uri` (at least `version`). */
-  nextDiagnostics(uri: string, version?: number, timeoutMs = 10000, cleared = false): Promise<Diagnostic[]> {
+  nextDiagnostics(uri: string, version?: number, timeoutMs = 30000, cleared = false): Promise<Diagnostic[]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} v${version} within ${timeoutMs} ms; server log:\n${this.logs.join('')}`)), timeoutMs);
       this.waiters.push({ uri, cleared, ...(version !== undefined ? { version } : {}), resolve: (d) => { clearTimeout(timer); resolve(d); } });
@@ -125,7 +126,7 @@ export class Client {
 
   /** Close and wait for the server to clear the file's diagnostics (it always does). */
   async close(file: string): Promise<void> {
-    const cleared = this.nextDiagnostics(uriOf(file), undefined, 10000, true);
+    const cleared = this.nextDiagnostics(uriOf(file), undefined, 30000, true);
     await this.conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: uriOf(file) } });
     await cleared;
   }

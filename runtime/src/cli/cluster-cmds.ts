@@ -10,16 +10,20 @@ import { Cluster, ConfigLoadError, runningClusters, type ClusterStatus } from '.
 import { loadConfig } from '../cluster/config';
 import * as control from '../cluster/control';
 import { nodesRoot, runtimeRoot } from '../cluster/paths';
+import type { ProtocolType } from '../cluster/trace';
+import { sampledTrace } from './trace-cmd';
 import { psCells, PS_HEADER, table } from './table';
 
 export class CliUsageError extends Error {}
 
 export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.json file):
   dvs                         = dvs up of the built-in sample cluster (the 3-node key-value demo)
-  dvs up [FILE] [--detach] [--seconds N] [--verbose]
+  dvs up [FILE] [--detach] [--seconds N] [--verbose] [--no-trace]
                               build the programs, start one dvsd per node, connect them, start
                               every endpoint; stays in the foreground printing the programs'
-                              output until Ctrl-C (or N seconds), then stops the cluster.
+                              output and a sample of the live trace of every node (decoded
+                              with the protocol; --no-trace hides it) until Ctrl-C (or N
+                              seconds), then stops the cluster.
                               --detach returns once everything runs. FILE defaults to ./dvs.json
   dvs status [FILE] [--json]  nodes, links, DCs and the state of every endpoint
   dvs ps [FILE] [--json]      the process tables of all nodes of the running cluster
@@ -130,19 +134,23 @@ export async function clusterCommand(cmd: string, argv: string[]): Promise<numbe
 }
 
 async function cmdUp(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['--seconds'], ['--detach', '--verbose']);
+  const a = parseArgs(argv, ['--seconds'], ['--detach', '--verbose', '--no-trace']);
   if (a.positional.length > 1) throw new CliUsageError(`dvs up takes one dvs.json, not '${a.positional.join(' ')}'`);
   const file = a.positional[0] ?? (fs.existsSync('dvs.json') ? 'dvs.json' : undefined);
   if (file === undefined) throw new CliUsageError('no dvs.json here: dvs up FILE');
   return up(file, {
     detach: a.flags.has('--detach'),
     verbose: a.flags.has('--verbose'),
+    trace: !a.flags.has('--no-trace'),
     seconds: a.flags.has('--seconds') ? int(a.flags.get('--seconds'), '--seconds', 1, 86400) : undefined,
   });
 }
 
 /** dvs up: progress lines, then (in the foreground) the programs' output until Ctrl-C. */
-export async function up(file: string, o: { detach: boolean; verbose: boolean; seconds?: number }): Promise<number> {
+export async function up(
+  file: string,
+  o: { detach: boolean; verbose: boolean; seconds?: number; trace?: boolean },
+): Promise<number> {
   const loaded = loadConfig(file);
   const pad = Math.max(11, ...loaded.config.endpoints.map((e) => e.name.length), ...loaded.config.nodes.map((n) => n.name.length));
   const width = (n: string) => n.padEnd(pad + 1);
@@ -195,6 +203,9 @@ export async function up(file: string, o: { detach: boolean; verbose: boolean; s
       (o.seconds ? `It stops in ${o.seconds} s; ` : '') +
       `Ctrl-C stops it; dvs status / dvs link cut A B in another terminal.`,
   );
+  // The live trace of every node, decoded with the cluster's protocol.
+  const traces = o.trace === false ? [] : sampledTrace(cluster.nodes.map((n) => n.dir),
+    (cluster.config.protocol?.types ?? []) as ProtocolType[], (line) => console.log(`${width('trace')}| ${line.replace(/^\[trace\] /, '')}`));
   const start = Date.now();
   while (!stopping) {
     if (o.seconds !== undefined && Date.now() - start >= o.seconds * 1000) break;
@@ -206,6 +217,7 @@ export async function up(file: string, o: { detach: boolean; verbose: boolean; s
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  for (const t of traces) t.close();
   const exits = cluster.exitCodes();
   const failed = [...exits].filter(([, code]) => code !== 0);
   await cluster.down();

@@ -15,6 +15,7 @@ import { defaultNodeDir } from '../cluster/paths';
 import {
   formatEvent,
   parseFilter,
+  showWallClock,
   subscribeTrace,
   toChromeTrace,
   toJsonLines,
@@ -102,6 +103,7 @@ export function loadProtocol(file: string): ProtocolType[] {
 
 /** cmdTrace runs `dvs trace ...`; resolves with the exit code. */
 export async function cmdTrace(argv: string[]): Promise<number> {
+  showWallClock();
   const o = parseArgs(argv);
   const protocol = o.config ? loadProtocol(o.config) : undefined;
   const filter = parseFilter(o.filter ?? '', protocol);
@@ -144,11 +146,26 @@ export async function cmdTrace(argv: string[]): Promise<number> {
  * a sample of at most perSecond events, each with how many it stands for.
  */
 export function demoTrace(dir: string, say: (line: string) => void, perSecond = 4): TraceSubscription {
+  return sampledTrace([dir], KV_PROTOCOL, say, perSecond)[0]!;
+}
+
+/**
+ * sampledTrace shows the live trace of several nodes in a terminal: every
+ * error and timeout, and a sample of the messages (at most perSecond lines
+ * a second in all, with a count of what was skipped), decoded with the
+ * protocol's names. The daemons push the events; nothing is polled.
+ */
+export function sampledTrace(
+  dirs: string[],
+  protocol: ProtocolType[],
+  say: (line: string) => void,
+  perSecond = 4,
+): TraceSubscription[] {
+  showWallClock();
   let last = 0;
   let skipped = 0;
-  return subscribeTrace(dir, (e: TraceEvent) => {
+  const onEvent = (e: TraceEvent) => {
     const now = Date.now();
-    // Errors always show; otherwise a sample of the messages.
     const message = e.op === 'send' || e.op === 'sendrec' || e.op === 'reply' || e.op === 'notify';
     const failed = e.op === 'error' || e.op === 'timeout';
     if (!failed && (!message || now - last < 1000 / perSecond)) {
@@ -156,7 +173,8 @@ export function demoTrace(dir: string, say: (line: string) => void, perSecond = 
       return;
     }
     last = now;
-    say(`[trace] ${formatEvent(e, KV_PROTOCOL)}${skipped ? `   (+${skipped} more)` : ''}`);
+    say(`[trace] ${formatEvent(e, protocol)}${skipped ? `   (+${skipped} more)` : ''}`);
     skipped = 0;
-  });
+  };
+  return dirs.map((dir) => subscribeTrace(dir, onEvent, () => undefined));
 }

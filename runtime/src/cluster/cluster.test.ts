@@ -93,7 +93,7 @@ test('dvs: usage errors exit 2 with a hint; no node gives advice', async () => {
     assert.match(e.stderr, /unknown command 'bogus'/);
     return true;
   });
-  await assert.rejects(run('node', [DVS, 'ps', '--dc', 'x']), /--dc takes a whole number/);
+  await assert.rejects(run('node', [DVS, 'ps', '--dir', freshDir('usage'), '--dc', 'x']), /--dc takes a whole number/);
   await assert.rejects(run('node', [DVS, 'node', 'start', '--dc', '1:waytoolongdcname000']), /--dc takes ID:NAME/);
   const dir = freshDir('none');
   await assert.rejects(run('node', [DVS, 'ps', '--dir', dir]), (e: { code: number; stderr: string }) => {

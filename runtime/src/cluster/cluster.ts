@@ -64,6 +64,13 @@ export interface UpOptions {
   /** Every output line of the build and of the programs, by source (endpoint or node name, or 'build'). */
   onLog?(source: string, line: string): void;
   signal?: AbortSignal;
+  /**
+   * Start JavaScript/TypeScript programs with a Node inspector on a free loopback port
+   * ('brk': stop on the first line), for debuggers to attach (the VS Code extension does).
+   */
+  inspect?: boolean | 'brk';
+  /** Called once per started program, e.g. to attach a debugger to it. */
+  onProgramStart?(p: { name: string; number: number; dc: number; node: number; pid: number; command: string[]; inspectPort?: number }): void;
 }
 
 /** What cluster.json holds. */
@@ -195,12 +202,17 @@ export function dvsdSupportsMultiNode(): boolean {
 }
 
 /** The command line that runs an endpoint's program. */
-function commandFor(loaded: LoadedConfig, e: DvsEndpoint): string[] {
+function commandFor(loaded: LoadedConfig, e: DvsEndpoint, inspect?: string): string[] {
   const prog = programPath(loaded, e.program!.run);
   const args = e.program!.args ?? [];
-  if (/\.(js|mjs)$/.test(prog)) return [process.execPath, prog, ...args];
-  if (/\.ts$/.test(prog)) return [process.execPath, '-r', path.join(runtimeRoot(), 'dist', 'cluster', 'ts-register.js'), prog, ...args];
+  const node = [process.execPath, ...(inspect ? [inspect] : [])];
+  if (/\.(js|mjs)$/.test(prog)) return [...node, prog, ...args];
+  if (/\.ts$/.test(prog)) return [...node, '-r', path.join(runtimeRoot(), 'dist', 'cluster', 'ts-register.js'), prog, ...args];
   return [prog, ...args];
+}
+
+function isScriptProgram(e: DvsEndpoint): boolean {
+  return /\.(js|mjs|ts)$/.test(e.program?.run ?? '');
 }
 
 /** Log tailing: polls the log files and hands new complete lines to a callback. */
@@ -438,7 +450,10 @@ export class Cluster {
       const ordered = [...withProgram.filter((e) => e.server), ...withProgram.filter((e) => !e.server)];
       for (const e of ordered) {
         aborted();
-        const p = await cluster.startProgram(e);
+        let inspectPort: number | undefined;
+        if (opts.inspect && isScriptProgram(e)) inspectPort = (await freePorts('127.0.0.1', 1))[0];
+        const p = await cluster.startProgram(e, inspectPort === undefined ? undefined : `--inspect${opts.inspect === 'brk' ? '-brk' : ''}=127.0.0.1:${inspectPort}`);
+        opts.onProgramStart?.({ name: e.name, number: e.number, dc: e.dc, node: e.node, pid: p.pid, command: p.command, ...(inspectPort ? { inspectPort } : {}) });
         step(`starting ${e.name} on ${cluster.nodeName(e.node)} (endpoint ${e.number}, pid ${p.pid})`);
       }
       cluster.save();
@@ -526,9 +541,9 @@ export class Cluster {
     return path.join(this.state.dir, 'logs', `${name}.exit`);
   }
 
-  private async startProgram(e: DvsEndpoint): Promise<ProgramState> {
+  private async startProgram(e: DvsEndpoint, inspect?: string): Promise<ProgramState> {
     const node = this.nodeState(e.node);
-    const command = commandFor(this.loaded, e);
+    const command = commandFor(this.loaded, e, inspect);
     const logFile = this.logFile(e.name);
     fs.rmSync(this.exitFile(e.name), { force: true });
     this.exits.delete(e.name);
@@ -542,7 +557,8 @@ export class Cluster {
         endpoint: e.number,
         cwd: this.loaded.folder,
         logFile,
-        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name },
+        // In an Electron host (VS Code desktop) process.execPath is Electron: make it act as Node.
+        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name, ...(process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
         ...(node.netns ? { wrap: ['ip', 'netns', 'exec', node.netns] } : {}),
       });
     } catch (err) {

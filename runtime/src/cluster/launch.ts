@@ -39,6 +39,25 @@ export interface Running {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
 
+/**
+ * bindWhenFree binds pid to ep, waiting up to 3 s while the slot is still
+ * held: the previous owner may have just exited and its node not yet
+ * noticed (dvsd reaps a death within milliseconds, asynchronously).
+ */
+async function bindWhenFree(dir: string, dc: number, pid: number, ep: number): Promise<void> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    try {
+      await control.lclbind(dir, dc, pid, ep);
+      return;
+    } catch (err) {
+      const used = err instanceof control.ControlError && err.errorName === 'EMOLSLOTUSED';
+      if (!used || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
 export async function runProgram(spec: RunSpec): Promise<Running> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...(spec.env ?? {}), DVS_NODE: spec.dir };
   if (spec.endpoint !== undefined) {
@@ -73,7 +92,7 @@ export async function runProgram(spec: RunSpec): Promise<Running> {
   });
   if (spec.endpoint !== undefined) {
     try {
-      await control.lclbind(spec.dir, spec.dc ?? 0, child.pid!, spec.endpoint);
+      await bindWhenFree(spec.dir, spec.dc ?? 0, child.pid!, spec.endpoint);
     } catch (err) {
       child.kill('SIGKILL');
       throw new Error(`cannot bind ${spec.program} to endpoint ${spec.endpoint}: ${(err as Error).message}`);

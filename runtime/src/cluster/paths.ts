@@ -28,8 +28,9 @@ export function defaultNodeDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The runtime package's root folder (holds build/ with dvsd and libm3ipc). */
 export function runtimeRoot(): string {
-  // dist/cluster/paths.js -> runtime/
-  return path.resolve(__dirname, '..', '..');
+  // DVS_RUNTIME_ROOT: set by hosts that bundle this code (the VS Code extension), where
+  // __dirname is not inside the runtime package. Otherwise dist/cluster/paths.js -> runtime/.
+  return process.env['DVS_RUNTIME_ROOT'] ?? path.resolve(__dirname, '..', '..');
 }
 
 /** The directory of the native build (CMake's output). */

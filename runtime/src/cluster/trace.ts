@@ -192,10 +192,26 @@ function epName(ep: number): string {
   return String(ep);
 }
 
+/* Microseconds to add to a node's monotonic clock to get the wall clock;
+ * 0 shows the monotonic time itself (since the machine booted). */
+let wallOffsetUs = 0;
+
+/**
+ * showWallClock makes formatEvent print events at their time of day. The
+ * daemons stamp events with CLOCK_MONOTONIC, which Node's hrtime also reads,
+ * so the offset is exact for nodes on this machine.
+ */
+export function showWallClock(): void {
+  wallOffsetUs = Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
+}
+
 function clock(ts: number): string {
-  // The node's monotonic clock, shown as h:m:s.us since its boot.
-  const us = Math.floor(ts / 1000);
-  const s = Math.floor(us / 1e6);
+  const us = Math.floor(ts / 1000) + wallOffsetUs;
+  let s = Math.floor(us / 1e6);
+  if (wallOffsetUs) {
+    const d = new Date(s * 1000);
+    s = d.getHours() * 3600 + d.getMinutes() * 60 + d.getSeconds();
+  }
   const hh = String(Math.floor(s / 3600) % 24).padStart(2, '0');
   const mm = String(Math.floor(s / 60) % 60).padStart(2, '0');
   const ss = String(s % 60).padStart(2, '0');

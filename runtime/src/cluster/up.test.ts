@@ -241,6 +241,31 @@ test('JavaScript and TypeScript endpoints run with node (TypeScript through the 
   }
 });
 
+test('inspect: script endpoints get an inspector port, reported with the pid, for debuggers to attach', async () => {
+  const file = writeConfig(
+    oneNode('inspect', [
+      kvServer,
+      { name: 'js', number: 20, dc: 0, node: 0, program: { run: 'wait.js' } },
+    ]),
+    { 'wait.js': 'setTimeout(() => undefined, 30000);\n' },
+  );
+  const seen: Array<{ name: string; pid: number; command: string[]; inspectPort?: number }> = [];
+  const cluster = await Cluster.up(file, { inspect: true, onProgramStart: (p) => seen.push(p) });
+  started.push(cluster);
+  try {
+    assert.deepEqual(seen.map((p) => p.name).sort(), ['js', 'kv_server']);
+    const js = seen.find((p) => p.name === 'js')!;
+    const server = seen.find((p) => p.name === 'kv_server')!;
+    assert.ok(js.inspectPort && js.inspectPort > 0, 'the script endpoint has a port');
+    assert.ok(js.command.includes(`--inspect=127.0.0.1:${js.inspectPort}`), js.command.join(' '));
+    assert.equal(server.inspectPort, undefined, 'a C program gets no inspector');
+    assert.ok(alive(js.pid));
+    await until('the inspector to listen', () => (/Debugger listening on ws:\/\/127\.0\.0\.1:\d+\//.test(cluster.logs('js')) ? true : undefined));
+  } finally {
+    await cluster.down();
+  }
+});
+
 test('dvs up --detach, status, ps, kill, logs, migrate, down from the command line', async () => {
   const file = writeConfig(oneNode('cli', [kvServer, kvLogger, client('c1', 20, ['10'])]));
   const name = `cli-${process.pid}`;

@@ -267,7 +267,8 @@ trace_init(struct dvsd *d, int always_on)
     if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, timer_fd, &ev) < 0)
         return -1;
     always = always_on;
-    update(d);
+    if (always) /* else leave the flag alone: a test may own it already */
+        update(d);
     return 0;
 }
 

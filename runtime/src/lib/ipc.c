@@ -246,19 +246,30 @@ queue_remote(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
     return OK;
 }
 
+/* begin_call checks what every message-passing call shares: the caller is
+ * bound in a running DC, its message buffer exists, its timeout is valid
+ * (turned into an absolute deadline). */
+static int
+begin_call(struct dvst_table **t, struct binding **b, const message *m,
+           long to_ms, struct timespec *dl, int *has_dl)
+{
+    int rc = proc_enter(t, b);
+    if (rc < 0)
+        return rc;
+    if (!m)
+        return EMOLINVAL;
+    return proc_deadline(to_ms, dl, has_dl);
+}
+
 static int
 do_send(int dst_ep, message *m, long to_ms)
 {
     struct dvst_table *t;
     struct binding *b;
-    int rc = proc_enter(&t, &b);
-    if (rc < 0)
-        return rc;
-    if (!m)
-        return EMOLINVAL;
     struct timespec dl;
     int has_dl;
-    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
@@ -299,14 +310,10 @@ do_receive(int src_ep, message *m, long to_ms, int rcvrqst)
 {
     struct dvst_table *t;
     struct binding *b;
-    int rc = proc_enter(&t, &b);
-    if (rc < 0)
-        return rc;
-    if (!m)
-        return EMOLINVAL;
     struct timespec dl;
     int has_dl;
-    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *src = NULL;
     src_ep = resolve_self(b, src_ep);
@@ -359,14 +366,10 @@ do_sendrec(int dst_ep, message *m, long to_ms)
 {
     struct dvst_table *t;
     struct binding *b;
-    int rc = proc_enter(&t, &b);
-    if (rc < 0)
-        return rc;
-    if (!m)
-        return EMOLINVAL;
     struct timespec dl;
     int has_dl;
-    if ((rc = proc_deadline(to_ms, &dl, &has_dl)) < 0)
+    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);

@@ -67,6 +67,7 @@ proc_forget_node(void)
     if (g_table)
         dvst_close(g_table);
     __atomic_store_n(&g_table, NULL, __ATOMIC_RELEASE);
+    dvst_px_forget();
     memset(&g_proc, 0, sizeof(g_proc));
     memset(&t_bind, 0, sizeof(t_bind));
     pthread_mutex_unlock(&g_open_lock);

@@ -64,19 +64,30 @@ dvst_wake(struct dvst_slot *s)
         ring(s);
 }
 
+/* This process's write end of its node's px.fifo (opened on first use). */
+static int px_fifo = -1;
+
+void
+dvst_px_forget(void)
+{
+    if (px_fifo >= 0)
+        close(px_fifo);
+    px_fifo = -1;
+}
+
 void
 dvst_px_ring(struct dvst_table *t)
 {
     /* The daemon sleeps in epoll on <node dir>/px.fifo and arms px_armed
      * before it looks for work: one byte wakes it, and only when it may be
      * asleep. */
-    static int fd = -1;
+    int fd = px_fifo;
     if (!atomic_exchange(&t->px_armed, 0))
         return;
     if (fd < 0) {
         char path[512];
         snprintf(path, sizeof(path), "%s/px.fifo", dvst_default_node_dir());
-        fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        fd = px_fifo = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
             return; /* no proxy runs: the work fails when links are checked */
     }

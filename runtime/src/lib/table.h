@@ -168,6 +168,8 @@ uint64_t dvst_starttime(pid_t pid);
  * dvst_px_note asks dvst_unlock to do it once the lock is released. */
 void dvst_px_ring(struct dvst_table *t);
 void dvst_px_note(void);
+/* dvst_px_forget drops the FIFO of the node this process used so far. */
+void dvst_px_forget(void);
 
 /* futex helpers on shared (not private) mappings. */
 int dvst_futex_wait(_Atomic uint32_t *addr, uint32_t val,

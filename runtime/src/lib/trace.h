@@ -64,12 +64,15 @@ struct dvst_trace_event {
     int32_t pid;          /* the process that made the call */
     int32_t line;         /* 0 when unknown */
     char file[DVST_TRACE_FILE]; /* "" when unknown */
-};
+} __attribute__((aligned(128))); /* two whole cache lines: consecutive
+                                  * events, written by different CPUs, share
+                                  * none */
 
 struct dvst_trace {
-    _Atomic uint32_t enabled;   /* written by dvsd (and tests) */
-    uint32_t pad;
-    _Atomic uint64_t head;      /* (lock) seq of the last event written */
+    /* Read by every hook: alone on its line, so that the writes below do
+     * not bounce it between CPUs. */
+    _Atomic uint32_t enabled __attribute__((aligned(64))); /* by dvsd, tests */
+    _Atomic uint64_t head __attribute__((aligned(64))); /* (lock) last seq */
     uint64_t clock;             /* (lock) the node's Lamport clock */
     struct dvst_trace_event ev[DVST_TRACE_EVENTS]
         __attribute__((aligned(64)));

@@ -9,7 +9,7 @@ import { type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node'
 import { isScriptEntry } from '@dvs/grammar';
 import { type DiagnosticCode, type Settings, severityOf } from '../config';
 import type { ConfigState, Workspace } from '../workspace';
-import { computeDiagnostics, docsHref, spanToRng, toRange } from './diagnostics';
+import { docsHref, spanToRng, toRange, undeclaredEndpointUses } from './diagnostics';
 
 /** Codes of findings about dvs.json itself (outside the SPEC §6 table, which is about code). */
 export const CONFIG_SCHEMA_CODE = 'DVS-SCHEMA';
@@ -50,12 +50,11 @@ export function computeConfigDiagnostics(ws: Workspace, cfg: ConfigState, settin
     const missing = new Map<string, Diagnostic['relatedInformation']>();
     for (const s of ws.peers(cfg.uri)) {
       if (ws.configFor(s.uri) !== cfg) continue;
-      for (const d of computeDiagnostics(ws, s, settings)) {
-        if (d.code !== 'DVS003' || !/not declared/.test(d.message)) continue;
-        const name = /Endpoint (.+?) is not declared/.exec(d.message)?.[1] ?? '?';
-        const list = missing.get(name) ?? [];
-        list.push({ location: { uri: s.uri, range: d.range }, message: `used here` });
-        missing.set(name, list);
+      for (const f of undeclaredEndpointUses(ws, s)) {
+        if (!f.missing) continue;
+        const list = missing.get(f.missing) ?? [];
+        list.push({ location: { uri: s.uri, range: toRange(f.range) }, message: 'used here' });
+        missing.set(f.missing, list);
       }
     }
     for (const [name, related] of missing) {

@@ -11,8 +11,9 @@ import { type Diagnostic, type DiagnosticRelatedInformation, type Range, type Te
 import { isPointerField, layoutOfField, MESSAGE_LAYOUTS, type DvsMessageType } from '@dvs/grammar';
 import type { DocState } from '../analyzer';
 import { type DiagnosticCode, type Settings, severityOf } from '../config';
-import type { CallFact, CaseLabel, Rng } from '../facts';
-import { type EndpointRef, MAXCOPYLEN, type Workspace } from '../workspace';
+import type { CallFact, CaseLabel, FileFacts, Rng } from '../facts';
+import { type EndpointRef, MAXCOPYLEN, type Workspace, fileIndex } from '../workspace';
+import { callSitesTo } from './graph';
 
 export interface QuickFix {
   title: string;
@@ -24,8 +25,10 @@ export interface DiagnosticData {
   fixes: QuickFix[];
 }
 
-interface Finding {
+export interface Finding {
   code: DiagnosticCode;
+  /** DVS003: the endpoint label missing from dvs.json. */
+  missing?: string;
   range: Rng;
   message: string;
   related?: DiagnosticRelatedInformation[];
@@ -38,16 +41,23 @@ export function toRange(r: Rng): Range {
 
 const DOCS_DIR = path.resolve(__dirname, '..', '..', '..', 'docs', 'diagnostics');
 
+const localDocs = new Map<string, string>();
+
 export function docsHref(code: string, settings: Settings): string {
   const base = settings.diagnostics.docsBaseUrl;
-  return base ? `${base.replace(/\/$/, '')}/${code}.md` : pathToFileURL(path.join(DOCS_DIR, `${code}.md`)).href;
+  if (base) return `${base.replace(/\/$/, '')}/${code}.md`;
+  let href = localDocs.get(code);
+  if (!href) localDocs.set(code, (href = pathToFileURL(path.join(DOCS_DIR, `${code}.md`)).href));
+  return href;
 }
 
 const SEND_LIKE = new Set(['send', 'sendrec', 'reply', 'notify']);
 const MSG_CALLS = new Set(['send', 'sendrec', 'reply']);
 
+const unitFindings = new WeakMap<FileFacts, { ctx: string; findings: Finding[] }>();
+
 export function computeDiagnostics(ws: Workspace, state: DocState, settings: Settings): Diagnostic[] {
-  const findings = new Rules(ws, state).run();
+  const findings = collectFindings(ws, state);
   const out: Diagnostic[] = [];
   for (const f of findings) {
     const severity = severityOf(settings, f.code);
@@ -67,38 +77,79 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
   return out;
 }
 
+/**
+ * In C every fact belongs to one function, so the local rules run per top-level unit and
+ * their findings are cached on the unit's facts: after an edit only the edited function
+ * is re-checked. Project-wide rules (DVS005, DVS009, DVS012) always run on the file.
+ * TypeScript module code spans units, so TypeScript files are checked whole.
+ */
+function collectFindings(ws: Workspace, s: DocState): Finding[] {
+  const whole = new Rules(ws, s, s.facts);
+  if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
+  const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}`;
+  const out: Finding[] = [];
+  for (const u of s.units) {
+    let hit = unitFindings.get(u.facts);
+    if (!hit || hit.ctx !== ctx) {
+      hit = { ctx, findings: new Rules(ws, s, u.facts, whole.file).runLocal() };
+      unitFindings.set(u.facts, hit);
+    }
+    out.push(...hit.findings);
+  }
+  out.push(...whole.runProject());
+  return out;
+}
+
+/** What the rules of one unit need to know about the rest of its file. */
+interface FileContext {
+  own: EndpointRef[];
+  calls: CallFact[];
+  /** The file binds somewhere (bind or wait4bind). */
+  binds: boolean;
+}
+
 class Rules {
   private readonly out: Finding[] = [];
   private readonly calls: CallFact[];
   private readonly own: EndpointRef[];
   private readonly c: boolean;
+  readonly file: FileContext;
 
   constructor(
     private readonly ws: Workspace,
     private readonly s: DocState,
+    private readonly f: FileFacts,
+    file?: FileContext,
   ) {
-    this.calls = ws.ipcCalls(s);
-    this.own = ws.ownEndpoints(s);
+    this.calls = f === s.facts ? ws.ipcCalls(s) : f.calls;
+    this.file = file ?? { own: ws.ownEndpoints(s), calls: this.calls, binds: this.calls.some((c) => c.kind === 'bind' || c.kind === 'wait4bind') };
+    this.own = this.file.own;
     this.c = s.lang === 'c';
   }
 
-  run(): Finding[] {
+  /** Rules whose findings depend only on this unit (or file) and the file context. */
+  runLocal(): Finding[] {
     this.specialDestinations();
     this.selfSends();
     this.undeclaredEndpoints();
     this.serverLoopsWithoutReply();
-    this.replyToPlainSenders();
     this.bindResultAsBoolean();
     this.ignoredResults();
     this.notifySlots();
-    this.unhandledTypes();
     this.layoutFields();
     this.remotePointers();
-    this.sendrecCycles();
     this.callsWithoutBind();
     this.sourceAssigned();
     this.vcopyChecks();
-    return this.out;
+    return this.out.splice(0);
+  }
+
+  /** Rules that look at other files of the project. */
+  runProject(): Finding[] {
+    this.replyToPlainSenders();
+    this.unhandledTypes();
+    this.sendrecCycles();
+    return this.out.splice(0);
   }
 
   private add(f: Finding): void {
@@ -106,7 +157,7 @@ class Rules {
   }
 
   private ref(call: CallFact, arg = call.ep): EndpointRef | undefined {
-    return arg ? this.ws.endpoint(arg, this.s.uri, this.s.facts, call.scope) : undefined;
+    return arg ? this.ws.endpoint(arg, this.s.uri, this.f, call.scope) : undefined;
   }
 
   private loc(r: Rng, message: string, uri = this.s.uri): DiagnosticRelatedInformation {
@@ -120,8 +171,8 @@ class Rules {
   /** The variable holding the current request in this scope (`m` after receive, `req` after rcvrqst). */
   private requestVar(call: CallFact): string | undefined {
     let best: CallFact | undefined;
-    for (const c of this.calls) {
-      if (c.scope !== call.scope || c.range.o >= call.range.o) continue;
+    for (const c of fileIndex(this.f).callsByScope.get(call.scope) ?? []) {
+      if (c.range.o >= call.range.o) continue;
       if (c.kind === 'receive' || c.kind === 'rcvrqst') if (!best || c.range.o > best.range.o) best = c;
     }
     if (!best) return undefined;
@@ -182,7 +233,7 @@ class Rules {
       if (!r || r.special) continue;
       const mine = r.own || (r.value !== undefined && this.own.some((o) => o.value === r.value));
       if (!mine) continue;
-      const bind = this.calls.find((c) => c.kind === 'bind' && (c.resultVar === r.text || (c.ep && this.ref(c)?.value === r.value)));
+      const bind = fileIndex(this.f).bindsByVar.get(r.text)?.[0] ?? this.bindOf(r.value);
       const type = this.typeOfCall(call);
       this.add({
         code: 'DVS002',
@@ -194,33 +245,24 @@ class Rules {
     }
   }
 
+  private bindsByValue: Map<number | undefined, CallFact> | undefined;
+
+  private bindOf(value: number | undefined): CallFact | undefined {
+    if (!this.bindsByValue) {
+      this.bindsByValue = new Map();
+      for (const c of this.file.calls) if (c.kind === 'bind' && c.ep) this.bindsByValue.set(this.ref(c)?.value, c);
+    }
+    return this.bindsByValue.get(value);
+  }
+
   // DVS003 ------------------------------------------------------------------------------
   private undeclaredEndpoints(): void {
-    const cfg = this.ws.config(this.s.uri);
-    if (!cfg) return;
-    const cfgState = this.ws.configFor(this.s.uri);
-    for (const call of this.calls) {
-      const args = call.kind === 'vcopy' ? [call.args[0], call.args[2]] : [call.ep];
-      for (const arg of args) {
-        if (!arg || call.kind === 'bindOther') continue;
-        const r = this.ref(call, arg);
-        if (!r || r.value === undefined || r.special || r.requester || r.own || r.decl) continue;
-        const dcId = call.dc ? this.ws.evalText(call.dc.text, this.s.uri) : this.own[0]?.decl?.dc;
-        const dc = cfg.dcs.find((d) => d.id === dcId) ?? cfg.dcs[0];
-        const label = r.name ? `${r.name} (${r.value})` : `${r.value}`;
-        const related = cfgState ? [this.loc(spanToRng(cfgState.text, cfgState.parsed.spans.endpointsArray), 'endpoints declared in dvs.json', cfgState.uri)] : [];
-        if (dc && (r.value < -dc.nr_tasks || r.value >= dc.nr_procs)) {
-          this.add({ code: 'DVS003', range: arg.range, message: `Endpoint ${label} is outside DC ${dc.name}'s slot range ${-dc.nr_tasks} <= endpoint < ${dc.nr_procs}.`, related });
-        } else {
-          this.add({ code: 'DVS003', range: arg.range, message: `Endpoint ${label} is not declared in dvs.json.`, related });
-        }
-      }
-    }
+    for (const f of undeclaredEndpointUses(this.ws, this.s, this.calls, this.f)) this.add(f);
   }
 
   // DVS004 ------------------------------------------------------------------------------
   private serverLoopsWithoutReply(): void {
-    for (const loop of this.s.facts.loops) {
+    for (const loop of this.f.loops) {
       for (const issue of loop.issues) {
         this.add({
           code: 'DVS004',
@@ -238,17 +280,7 @@ class Rules {
     const replies = this.calls.filter((c) => c.kind === 'reply');
     if (replies.length === 0) return;
     const ownValues = new Set(this.own.map((o) => o.value));
-    const clients: { state: DocState; call: CallFact; type?: string }[] = [];
-    for (const peer of this.ws.peers(this.s.uri)) {
-      if (peer.uri === this.s.uri) continue;
-      for (const call of this.ws.ipcCalls(peer)) {
-        if ((call.kind !== 'send' && call.kind !== 'sendrec') || !call.ep) continue;
-        const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
-        if (r.value === undefined || !ownValues.has(r.value)) continue;
-        const type = callType(this.ws, peer, call);
-        clients.push({ state: peer, call, ...(type ? { type } : {}) });
-      }
-    }
+    const clients = [...ownValues].flatMap((v) => (v === undefined ? [] : callSitesTo(this.ws, v, this.s.uri))).filter((c) => c.state.uri !== this.s.uri && c.call.kind !== 'notify');
     for (const reply of replies) {
       const label = reply.caseLabel?.label;
       const relevant = label ? clients.filter((c) => c.type === undefined || this.sameType(c.type, label)) : clients;
@@ -273,7 +305,7 @@ class Rules {
   private bindResultAsBoolean(): void {
     if (!this.c) return;
     const binds = this.calls.filter((c) => c.kind === 'bind' || c.kind === 'bindOther' || c.kind === 'wait4bind');
-    for (const t of this.s.facts.boolTests) {
+    for (const t of this.f.boolTests) {
       const direct = binds.find((b) => b.range.o === t.innerRange.o);
       const viaVar = binds.find((b) => b.resultVar === t.inner && b.scope === t.scope && b.range.o < t.range.o);
       const bind = direct ?? viaVar;
@@ -358,21 +390,28 @@ class Rules {
   // DVS009 ------------------------------------------------------------------------------
   private unhandledTypes(): void {
     const cfg = this.ws.config(this.s.uri);
+    const handledBy = new Map<string, { handled: Set<string>; related: DiagnosticRelatedInformation[] }>();
     for (const call of this.calls) {
       if ((call.kind !== 'send' && call.kind !== 'sendrec') || !call.ep) continue;
       const dst = this.ref(call);
       if (!dst || dst.value === undefined || dst.special || dst.own) continue;
       const type = this.typeOfCall(call);
       if (!type) continue;
-      const loops = this.ws.serverLoopsOf(dst.value, this.s.uri);
-      const handled = new Set<string>();
-      const related: DiagnosticRelatedInformation[] = [];
-      for (const { state, loop } of loops) {
-        for (const cs of loop.cases) handled.add(canonType(this.ws, cs.label, state.uri));
-        related.push(this.loc(loop.recv, `server loop of ${dst.name ?? dst.value}`, state.uri));
-      }
       const dstName = dst.decl?.name ?? dst.name;
-      for (const t of cfg?.protocol?.types ?? []) if (dstName && t.server === dstName) handled.add(canonType(this.ws, t.name, this.s.uri));
+      const cacheKey = `${dst.value}:${dstName ?? ''}`;
+      let entry = handledBy.get(cacheKey);
+      if (!entry) {
+        const handled = new Set<string>();
+        const related: DiagnosticRelatedInformation[] = [];
+        for (const { state, loop } of this.ws.serverLoopsOf(dst.value, this.s.uri)) {
+          for (const cs of loop.cases) handled.add(canonType(this.ws, cs.label, state.uri));
+          related.push(this.loc(loop.recv, `server loop of ${dst.name ?? dst.value}`, state.uri));
+        }
+        for (const t of cfg?.protocol?.types ?? []) if (dstName && t.server === dstName) handled.add(canonType(this.ws, t.name, this.s.uri));
+        entry = { handled, related };
+        handledBy.set(cacheKey, entry);
+      }
+      const { handled, related } = entry;
       if (handled.size === 0) continue;
       if (handled.has(canonType(this.ws, type, this.s.uri))) continue;
       this.add({
@@ -398,11 +437,11 @@ class Rules {
         message: `${field} is ${verb} on a ${decl.name} message, whose layout is ${decl.layout}${named}: ${field} belongs to ${layout}. Use ${MESSAGE_LAYOUTS[decl.layout].join(', ')}.`,
       });
     };
-    for (const f of this.s.facts.fields) {
+    for (const f of this.f.fields) {
       if (!layoutOfField(f.field)) continue;
-      check(f.field, typeAt(this.ws, this.s, f.obj, f, f.caseLabel), f.range, f.write ? 'written' : 'read');
+      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read');
     }
-    for (const lit of this.s.facts.literals) {
+    for (const lit of this.f.literals) {
       const type = lit.pairs.find((p) => p.key === 'type')?.value;
       for (const p of lit.pairs) check(p.key, type, p.range, 'written');
     }
@@ -417,11 +456,13 @@ class Rules {
       const pointers: { field: string; range: Rng }[] = [];
       if (call.msgPairs) for (const p of call.msgPairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
       if (call.msgVar) {
-        for (const f of this.s.facts.fields) {
-          if (f.write && f.obj === call.msgVar && f.scope === call.scope && f.range.o < call.range.o && isPointerField(f.field)) pointers.push({ field: f.field, range: f.range });
+        const key = `${call.scope}\0${call.msgVar}`;
+        const idx = fileIndex(this.f);
+        for (const f of idx.fieldWrites.get(key) ?? []) {
+          if (f.range.o < call.range.o && isPointerField(f.field)) pointers.push({ field: f.field, range: f.range });
         }
-        for (const l of this.s.facts.literals) {
-          if (l.assignedTo === call.msgVar && l.scope === call.scope && l.range.o < call.range.o) for (const p of l.pairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
+        for (const l of idx.literalsByVar.get(key) ?? []) {
+          if (l.range.o < call.range.o) for (const p of l.pairs) if (isPointerField(p.key)) pointers.push({ field: p.key, range: p.range });
         }
       }
       if (pointers.length === 0) continue;
@@ -456,7 +497,7 @@ class Rules {
 
   // DVS012 ------------------------------------------------------------------------------
   private sendrecCycles(): void {
-    if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
+    if (this.f.loops.length === 0 || this.own.length === 0) return;
     type Edge = { from: number; to: number; uri: string; call: CallFact };
     const edges: Edge[] = [];
     const servers = new Set<number>();
@@ -519,7 +560,7 @@ class Rules {
       if (!list) byScope.set(c.scope, (list = []));
       list.push(c);
     }
-    const fileBinds = this.calls.some((c) => c.kind === 'bind' || c.kind === 'wait4bind');
+    const fileBinds = this.file.binds;
     for (const [scope, list] of byScope) {
       const binds = list.filter((c) => c.kind === 'bind' || c.kind === 'wait4bind');
       const unbind = list.find((c) => c.kind === 'unbind');
@@ -537,7 +578,7 @@ class Rules {
         } else {
           const g = c.guards.find((gd) => binds.some((b) => b.resultVar && new RegExp(`\\b${escapeRe(b.resultVar)}\\b`).test(gd.cond) && isFailureTest(gd.cond, b.resultVar) === (gd.branch === 'then')));
           if (g) why = 'in the branch where bind failed';
-          else if (this.c && !fileBinds && scope !== 'module' && this.s.facts.functions.some((f) => f.name === 'main' && `${f.range.sr}:${f.range.sc}` === scope)) {
+          else if (this.c && !fileBinds && scope !== 'module' && this.f.functions.some((f) => f.name === 'main' && `${f.range.sr}:${f.range.sc}` === scope)) {
             why = 'in main, which never binds';
           }
         }
@@ -550,19 +591,19 @@ class Rules {
   // DVS014 ------------------------------------------------------------------------------
   private sourceAssigned(): void {
     const sentLater = (v: string, scope: string, o: number): CallFact | undefined =>
-      this.calls.find((c) => SEND_LIKE.has(c.kind) && c.msgVar === v && c.scope === scope && c.range.o > o);
+      (fileIndex(this.f).callsByScope.get(scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgVar === v && c.range.o > o);
     const msg = 'm_source is overwritten by the runtime on delivery (it cannot be forged); assigning it before sending has no effect.';
-    for (const f of this.s.facts.fields) {
+    for (const f of this.f.fields) {
       if (!f.write || f.field !== (this.c ? 'm_source' : 'source')) continue;
       const send = sentLater(f.obj, f.scope, f.range.o);
       if (!send) continue;
       this.add({ code: 'DVS014', range: f.range, message: msg, related: [this.loc(send.range, 'sent here')], fixes: f.stmt ? [this.deleteFix(f.stmt, 'Remove the assignment')] : [] });
     }
     if (this.c) return;
-    for (const l of this.s.facts.literals) {
+    for (const l of this.f.literals) {
       const src = l.pairs.find((p) => p.key === 'source');
       if (!src) continue;
-      const inline = this.calls.find((c) => SEND_LIKE.has(c.kind) && c.msgPairs && c.range.o < l.range.o && l.range.o < offsetEnd(c.range, this.s.text));
+      const inline = (fileIndex(this.f).callsByScope.get(l.scope) ?? []).find((c) => SEND_LIKE.has(c.kind) && c.msgPairs && c.range.o < l.range.o && l.range.o < offsetEnd(c.range, this.s.text));
       const later = l.assignedTo ? sentLater(l.assignedTo, l.scope, l.range.o) : undefined;
       const send = inline ?? later;
       if (!send) continue;
@@ -615,15 +656,62 @@ class Rules {
   }
 
   private sameLoop(a: Rng, b: Rng): boolean {
-    const loop = this.s.facts.loops.find((l) => a.o >= l.range.o && b.o >= l.range.o && a.o <= offsetEnd(l.range, this.s.text) && b.o <= offsetEnd(l.range, this.s.text));
-    return loop !== undefined || this.s.facts.loops.length === 0;
+    const loop = this.f.loops.find((l) => a.o >= l.range.o && b.o >= l.range.o && a.o <= offsetEnd(l.range, this.s.text) && b.o <= offsetEnd(l.range, this.s.text));
+    return loop !== undefined || this.f.loops.length === 0;
   }
+}
+
+/** DVS003: endpoint arguments that resolve to a number dvs.json does not declare (shared with the dvs.json cross-check). */
+export function undeclaredEndpointUses(ws: Workspace, s: DocState, calls = ws.ipcCalls(s), facts: FileFacts = s.facts): Finding[] {
+  const cfg = ws.config(s.uri);
+  if (!cfg) return [];
+  const out: Finding[] = [];
+  const cfgState = ws.configFor(s.uri);
+  const own = ws.ownEndpoints(s);
+  for (const call of calls) {
+    if (call.kind === 'bindOther') continue;
+    const args = call.kind === 'vcopy' ? [call.args[0], call.args[2]] : [call.ep];
+    for (const arg of args) {
+      if (!arg) continue;
+      const r = ws.endpoint(arg, s.uri, facts, call.scope);
+      if (r.value === undefined || r.special || r.requester || r.own || r.decl) continue;
+      const dcId = call.dc ? ws.evalText(call.dc.text, s.uri) : own[0]?.decl?.dc;
+      const dc = cfg.dcs.find((d) => d.id === dcId) ?? cfg.dcs[0];
+      const label = r.name ? `${r.name} (${r.value})` : `${r.value}`;
+      const related = cfgState ? [{ location: { uri: cfgState.uri, range: toRange(spanToRng(cfgState.text, cfgState.parsed.spans.endpointsArray)) }, message: 'endpoints declared in dvs.json' }] : [];
+      const outside = dc && (r.value < -dc.nr_tasks || r.value >= dc.nr_procs);
+      out.push({
+        code: 'DVS003',
+        range: arg.range,
+        message: outside ? `Endpoint ${label} is outside DC ${dc.name}'s slot range ${-dc.nr_tasks} <= endpoint < ${dc.nr_procs}.` : `Endpoint ${label} is not declared in dvs.json.`,
+        related,
+        ...(outside ? {} : { missing: label }),
+      });
+    }
+  }
+  return out;
+}
+
+const typeCache = new WeakMap<object, { gen: number; type: string | undefined }>();
+
+/**
+ * Message type at a fact, cached on the fact object. Facts of units an edit did not touch
+ * are the same objects after the edit, so only the edited unit is recomputed. Module-level
+ * TypeScript code spans units, so it is not cached.
+ */
+function cachedType(ws: Workspace, fact: { scope: string }, compute: () => string | undefined): string | undefined {
+  if (fact.scope === 'module') return compute();
+  const hit = typeCache.get(fact);
+  if (hit && hit.gen === ws.namesVersion) return hit.type;
+  const type = compute();
+  typeCache.set(fact, { gen: ws.namesVersion, type });
+  return type;
 }
 
 /** The message type a send-like call carries: its inline literal's `type`, else the variable's type. */
 export function callType(ws: Workspace, s: DocState, call: CallFact): string | undefined {
   if (call.msgPairs) return call.msgPairs.find((p) => p.key === 'type')?.value;
-  return typeAt(ws, s, call.msgVar, call, call.caseLabel);
+  return cachedType(ws, call, () => typeAt(ws, s, call.msgVar, call, call.caseLabel));
 }
 
 function isTimed(call: CallFact): boolean {
@@ -633,26 +721,30 @@ function isTimed(call: CallFact): boolean {
 /** Message type of variable `v` just before `at`: the last m_type/type assignment, literal, case label or sendrec. */
 export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { range: Rng; scope: string }, cl: CaseLabel | undefined): string | undefined {
   if (!v) return undefined;
+  const idx = fileIndex(s.facts);
+  const key = `${at.scope}\0${v}`;
   const typeField = s.lang === 'c' ? 'm_type' : 'type';
-  let best: { o: number; type: string | undefined } | undefined;
+  let bestO = -1;
+  let bestType: string | undefined;
   const consider = (o: number, type: string | undefined): void => {
-    if (o < at.range.o && (!best || o > best.o)) best = { o, type };
+    if (o < at.range.o && o > bestO) {
+      bestO = o;
+      bestType = type;
+    }
   };
-  for (const f of s.facts.fields) if (f.write && f.obj === v && f.field === typeField && f.scope === at.scope && f.value) consider(f.range.o, f.value);
-  for (const l of s.facts.literals) if (l.assignedTo === v && l.scope === at.scope) consider(l.range.o, l.pairs.find((p) => p.key === 'type')?.value);
-  for (const c of s.facts.calls) {
-    if (c.scope !== at.scope || c.range.o >= at.range.o) continue;
-    const target = s.lang === 'c' ? c.msgVar : c.resultVar;
-    if (target !== v) continue;
+  for (const f of idx.fieldWrites.get(key) ?? []) if (f.field === typeField && f.value) consider(f.range.o, f.value);
+  for (const l of idx.literalsByVar.get(key) ?? []) consider(l.range.o, l.pairs.find((p) => p.key === 'type')?.value);
+  for (const c of idx.callsByTarget.get(key) ?? []) {
+    if (c.range.o >= at.range.o || c.range.o <= bestO) continue;
     if (c.kind === 'receive' || c.kind === 'rcvrqst') consider(c.range.o, undefined);
     if (c.kind === 'sendrec') {
-      const sent = s.lang === 'c' ? typeAt(ws, s, v, c, c.caseLabel) : c.msgPairs?.find((p) => p.key === 'type')?.value ?? typeAt(ws, s, c.msgVar, c, c.caseLabel);
+      const sent = s.lang === 'c' ? typeAt(ws, s, v, c, c.caseLabel) : (c.msgPairs?.find((p) => p.key === 'type')?.value ?? typeAt(ws, s, c.msgVar, c, c.caseLabel));
       const decl = sent ? ws.messageType(sent, s.uri) : undefined;
       consider(c.range.o, decl?.reply);
     }
   }
-  if (cl && cl.obj === v && (!best || cl.at.o > (best as { o: number }).o)) return cl.label;
-  return (best as { type: string | undefined } | undefined)?.type;
+  if (cl && cl.obj === v && cl.at.o > bestO) return cl.label;
+  return bestType;
 }
 
 function canonType(ws: Workspace, text: string, uri: string): string {

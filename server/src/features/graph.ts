@@ -19,17 +19,22 @@ export interface CallSite {
 
 /** Static senders to endpoint `value` (send, sendrec, notify) in the project of `uri`. */
 export function callSitesTo(ws: Workspace, value: number, uri: string): CallSite[] {
-  const out: CallSite[] = [];
-  for (const s of ws.peers(uri)) {
-    for (const call of ws.ipcCalls(s)) {
-      if ((call.kind !== 'send' && call.kind !== 'sendrec' && call.kind !== 'notify') || !call.ep) continue;
-      const r = ws.endpoint(call.ep, s.uri, s.facts, call.scope);
-      if (r.value !== value || r.special) continue;
-      const type = callType(ws, s, call);
-      out.push({ state: s, call, ...(type ? { type } : {}) });
+  const byDst = ws.memo(ws.configFor(uri) ?? ws, 'callSites', () => {
+    const map = new Map<number, CallSite[]>();
+    for (const s of ws.peers(uri)) {
+      for (const call of ws.ipcCalls(s)) {
+        if ((call.kind !== 'send' && call.kind !== 'sendrec' && call.kind !== 'notify') || !call.ep) continue;
+        const r = ws.endpoint(call.ep, s.uri, s.facts, call.scope);
+        if (r.value === undefined || r.special) continue;
+        const type = callType(ws, s, call);
+        const list = map.get(r.value) ?? [];
+        list.push({ state: s, call, ...(type ? { type } : {}) });
+        map.set(r.value, list);
+      }
     }
-  }
-  return out;
+    return map;
+  }, true);
+  return byDst.get(value) ?? [];
 }
 
 function fileLabel(uri: string): string {

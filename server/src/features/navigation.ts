@@ -16,13 +16,13 @@ function declarations(ws: Workspace, name: string): Location[] {
   return out;
 }
 
-export function findDefinitions(ws: Workspace, uri: string, pos: Position, text: string | undefined): Location[] {
+export function findDefinitions(ws: Workspace, pos: Position, text: string | undefined): Location[] {
   if (text === undefined) return [];
   const w = wordAt(text, pos);
   return w ? declarations(ws, w.word) : [];
 }
 
-export function findReferences(ws: Workspace, uri: string, pos: Position, text: string | undefined, includeDeclaration: boolean): Location[] {
+export function findReferences(ws: Workspace, pos: Position, text: string | undefined, includeDeclaration: boolean): Location[] {
   if (text === undefined) return [];
   const w = wordAt(text, pos);
   if (!w) return [];
