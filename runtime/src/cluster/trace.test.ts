@@ -67,7 +67,7 @@ const ev = (over: Partial<TraceEvent>): TraceEvent => ({
   bytes: 48, result: 0, pid: 10, reply_to: 0, ...over,
 });
 
-test('a subscriber gets the events pushed, and history keeps them', async () => {
+test('a subscriber gets the events pushed, and history keeps them', { timeout: 60_000 }, async () => {
   const dir = freshDir('push');
   await startNode({ dir, dcs: [{ id: 0, name: 'kv' }] });
   try {
@@ -107,7 +107,7 @@ test('a subscriber gets the events pushed, and history keeps them', async () => 
   }
 });
 
-test('the stream ends with an error when the node stops', async () => {
+test('the stream ends with an error when the node stops', { timeout: 60_000 }, async () => {
   const dir = freshDir('end');
   await startNode({ dir });
   const sub = subscribeTrace(dir, () => undefined, (e) => (ended = e));
@@ -118,7 +118,9 @@ test('the stream ends with an error when the node stops', async () => {
   assert.match(ended!.message, /ended/);
 });
 
-test('slow and closed subscribers do not hurt the daemon', async () => {
+// Bounded: if the daemon never dropped the slow reader this fails instead of
+// hanging the suite.
+test('slow and closed subscribers do not hurt the daemon', { timeout: 120_000 }, async () => {
   const dir = freshDir('slow');
   await startNode({ dir, dcs: [{ id: 0, name: 'kv' }] });
   try {
@@ -130,7 +132,9 @@ test('slow and closed subscribers do not hurt the daemon', async () => {
     gone.write('trace\n');
     await new Promise((r) => setTimeout(r, 100));
     gone.destroy();
-    // Enough traffic to put the slow reader more than 8 MB behind.
+    // Enough traffic to put the slow reader more than 8 MB behind, with a
+    // margin for events a starved daemon could not drain from the ring.
+    await kvRound(dir, 12000);
     await kvRound(dir, 12000);
     // The daemon still answers requests promptly.
     const t0 = Date.now();
@@ -156,7 +160,7 @@ test('slow and closed subscribers do not hurt the daemon', async () => {
   }
 });
 
-test('malformed trace requests get a clear error', async () => {
+test('malformed trace requests get a clear error', { timeout: 60_000 }, async () => {
   const dir = freshDir('bad');
   await startNode({ dir });
   try {
@@ -177,7 +181,7 @@ test('malformed trace requests get a clear error', async () => {
   }
 });
 
-test('dvs trace --history, --filter and --export', async () => {
+test('dvs trace --history, --filter and --export', { timeout: 60_000 }, async () => {
   const dir = freshDir('cli');
   await startNode({ dir, dcs: [{ id: 0, name: 'kv' }] });
   try {
