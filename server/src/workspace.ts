@@ -240,10 +240,21 @@ export class Workspace {
   endpoint(arg: ArgFact, uri: string, facts: FileFacts, scope: string): EndpointRef {
     const hit = this.endpointCache.get(arg);
     if (hit && hit.gen === this.generation && hit.uri === uri) return hit.ref;
-    const ref = this.resolveEndpoint(arg, uri, facts, scope);
+    // A bind whose endpoint is its own result (`r = mnx_bind(dc, r)`, as a
+    // half-typed edit can produce) would resolve itself forever.
+    if (this.resolving.has(arg)) return { text: arg.text };
+    this.resolving.add(arg);
+    let ref: EndpointRef;
+    try {
+      ref = this.resolveEndpoint(arg, uri, facts, scope);
+    } finally {
+      this.resolving.delete(arg);
+    }
     this.endpointCache.set(arg, { gen: this.generation, uri, ref });
     return ref;
   }
+
+  private readonly resolving = new Set<ArgFact>();
 
   private resolveEndpoint(arg: ArgFact, uri: string, facts: FileFacts, scope: string): EndpointRef {
     const ref: EndpointRef = { text: arg.text };
