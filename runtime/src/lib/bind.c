@@ -18,16 +18,6 @@
 
 #include "proc.h"
 
-static int
-check_dc(struct dvst_table *t, int dcid)
-{
-    if (dcid < 0 || dcid >= NR_DCS)
-        return EMOLBADDCID;
-    if (!t->dcs[dcid].running)
-        return EMOLDCNOTRUN;
-    return OK;
-}
-
 /* owner_bound: is this pid (or tid) bound anywhere on the node? */
 static int
 owner_bound(struct dvst_table *t, pid_t lpid, pid_t tid)
@@ -104,10 +94,8 @@ claim(struct dvst_table *t, int dcid, int ep, pid_t lpid, pid_t tid,
 static int
 bind_self(int dcid, int ep, int thread)
 {
-    struct dvst_table *t = proc_table();
-    if (!t)
-        return EMOLDVSINIT;
-    int rc = check_dc(t, dcid);
+    struct dvst_table *t;
+    int rc = proc_dc(dcid, &t);
     if (rc < 0)
         return rc;
     pid_t pid = getpid(), tid = thread ? gettid() : pid;
@@ -139,10 +127,8 @@ int mnx_tbind(int dcid, int ep) { return bind_self(dcid, ep, 1); }
 int
 mnx_lclbind(int dcid, pid_t pid, int ep)
 {
-    struct dvst_table *t = proc_table();
-    if (!t)
-        return EMOLDVSINIT;
-    int rc = check_dc(t, dcid);
+    struct dvst_table *t;
+    int rc = proc_dc(dcid, &t);
     if (rc < 0)
         return rc;
     if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
@@ -156,13 +142,15 @@ mnx_lclbind(int dcid, pid_t pid, int ep)
     return rc;
 }
 
-/* remote_claim checks what rmtbind and bkupbind share. */
+/* remote_check checks what rmtbind and bkupbind share: a running DC that
+ * spans nodeid, reachable through a proxy. */
 static int
-remote_check(struct dvst_table *t, int dcid, int nodeid)
+remote_check(struct dvst_table **tp, int dcid, int nodeid)
 {
-    int rc = check_dc(t, dcid);
+    int rc = proc_dc(dcid, tp);
     if (rc < 0)
         return rc;
+    struct dvst_table *t = *tp;
     if (nodeid < 0 || nodeid >= NR_NODES || nodeid == t->dvs.d_nodeid)
         return EMOLBADNODEID;
     if (!(t->dcs[dcid].usr.dc_nodes & (1UL << nodeid)))
@@ -176,10 +164,8 @@ remote_check(struct dvst_table *t, int dcid, int nodeid)
 int
 mnx_rmtbind(int dcid, const char *name, int ep, int nodeid)
 {
-    struct dvst_table *t = proc_table();
-    if (!t)
-        return EMOLDVSINIT;
-    int rc = remote_check(t, dcid, nodeid);
+    struct dvst_table *t;
+    int rc = remote_check(&t, dcid, nodeid);
     if (rc < 0)
         return rc;
     if (name && strlen(name) >= MAXPROCNAME)
@@ -212,23 +198,19 @@ mnx_rmtbind(int dcid, const char *name, int ep, int nodeid)
 int
 mnx_bkupbind(int dcid, pid_t pid, int ep, int nodeid)
 {
-    struct dvst_table *t = proc_table();
-    if (!t)
-        return EMOLDVSINIT;
+    struct dvst_table *t;
     (void)pid;
     (void)ep;
     /* A backup shadows a primary on another node: without proxies to
      * that node there is nothing to back up. */
-    return remote_check(t, dcid, nodeid);
+    return remote_check(&t, dcid, nodeid);
 }
 
 int
 mnx_unbind(int dcid, int ep)
 {
-    struct dvst_table *t = proc_table();
-    if (!t)
-        return EMOLDVSINIT;
-    int rc = check_dc(t, dcid);
+    struct dvst_table *t;
+    int rc = proc_dc(dcid, &t);
     if (rc < 0)
         return rc;
     struct dvst_slot *s;

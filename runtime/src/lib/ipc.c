@@ -587,15 +587,12 @@ int mnx_ntfy_value(int src_nr, int dst, long value)
 int
 mnx_wakeup(int dcid, int ep)
 {
-    struct dvst_table *t = proc_table();
-    if (!t)
-        return EMOLDVSINIT;
-    if (dcid < 0 || dcid >= NR_DCS)
-        return EMOLBADDCID;
-    if (!t->dcs[dcid].running)
-        return EMOLDCNOTRUN;
+    struct dvst_table *t;
     struct dvst_slot *s;
-    int rc = proc_lookup(t, dcid, ep, &s);
+    int rc = proc_dc(dcid, &t);
+    if (rc < 0)
+        return rc;
+    rc = proc_lookup(t, dcid, ep, &s);
     if (rc < 0)
         return rc;
     dvst_lock(t);

@@ -113,6 +113,20 @@ proc_enter(struct dvst_table **tp, struct binding **bp)
 }
 
 int
+proc_dc(int dcid, struct dvst_table **tp)
+{
+    struct dvst_table *t = proc_table();
+    if (!t)
+        return EMOLDVSINIT;
+    if (dcid < 0 || dcid >= NR_DCS)
+        return EMOLBADDCID;
+    if (!t->dcs[dcid].running)
+        return EMOLDCNOTRUN;
+    *tp = t;
+    return OK;
+}
+
+int
 proc_lookup(struct dvst_table *t, int dcid, int ep, struct dvst_slot **s)
 {
     if (ep == ANY || ep == NONE)

@@ -36,6 +36,10 @@ void proc_set_binding(int thread, struct dvst_slot *s);
 /* proc_is_bound says whether the calling process already has a binding. */
 int proc_is_bound(void);
 
+/* proc_dc maps the node and checks that DC dcid exists and runs:
+ * EMOLDVSINIT, EMOLBADDCID or EMOLDCNOTRUN otherwise. */
+int proc_dc(int dcid, struct dvst_table **t);
+
 /* proc_lookup resolves ep in dcid to its slot; SELF must already have been
  * replaced. Errors: EMOLENDPOINT for ANY/NONE, EMOLRANGE. The slot may be
  * free: the caller picks the error that fits its call. */
