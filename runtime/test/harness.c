@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -138,6 +139,9 @@ control(const char *request, char *out, size_t outlen)
             close(fd);
         return -1;
     }
+    /* A daemon that stops answering fails the test instead of hanging it. */
+    struct timeval tmo = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
     size_t n = strlen(request);
     if (write(fd, request, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
         close(fd);

@@ -28,6 +28,7 @@
 #include "proxy.h"
 
 #define MAX_CLIENTS 64
+#define CONTROL_SEND_TIMEOUT_US 500000 /* see accept_client */
 #define MAX_LINE 4096
 #define TAG_LISTEN 1u
 #define TAG_SIGNAL 2u
@@ -191,6 +192,12 @@ accept_client(struct dvsd *d, int lfd)
         close(fd);
         return;
     }
+    /* Replies are written with blocking sends from the daemon's one loop:
+     * a client that stops reading must not stall the node (deaths go
+     * unhandled while the loop waits). Such a client is dropped when a
+     * reply cannot be written within the timeout (send_all). */
+    struct timeval tmo = {.tv_sec = 0, .tv_usec = CONTROL_SEND_TIMEOUT_US};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
     for (int i = 0; i < MAX_CLIENTS; i++) {
         if (clients[i].fd < 0) {
             clients[i].fd = fd;
@@ -211,6 +218,8 @@ send_all(int fd, const char *p, size_t n)
         if (k < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                log_msg("control: dropped a client that does not read its replies");
             return -1;
         }
         p += k;
