@@ -30,8 +30,13 @@ export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.j
                               (with --dir DIR: of one node, see below)
   dvs down [FILE]             stop every program and node, delete the cluster's state
   dvs kill EP [--dc N] [FILE] SIGKILL the program of endpoint EP (it shows as dead)
+  dvs kill --node NODE [FILE] SIGKILL a node's dvsd (fault injection: the node dies as if its
+                              host crashed; the other nodes' callers get EMOLNOTCONN)
   dvs restart EP [--dc N] [FILE]
                               stop endpoint EP's program and start it again
+  dvs restart --node NODE [FILE]
+                              start a node again (stopping it first if it runs): a fresh dvsd
+                              on the same address, links back up, its programs started again
   dvs logs [SOURCE] [FILE]    the output of an endpoint's program or a node's dvsd (all without SOURCE)
   dvs link cut|restore A B [FILE]
                               cut or restore the link between nodes A and B (fault injection:
@@ -292,9 +297,28 @@ async function cmdDown(argv: string[]): Promise<number> {
 }
 
 async function cmdKill(cmd: 'kill' | 'restart', argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['--cluster', '--dc'], []);
+  const a = parseArgs(argv, ['--cluster', '--dc', '--node'], []);
+  if (a.flags.has('--node')) {
+    const [file, extra] = a.positional;
+    if (extra !== undefined || a.flags.has('--dc')) {
+      throw new CliUsageError(`dvs ${cmd} --node takes a node and at most a dvs.json: dvs ${cmd} --node NODE [FILE]`);
+    }
+    const c = await target(a, file);
+    const v = a.flags.get('--node')!;
+    const byName = c.nodes.find((n) => n.name === v);
+    const id = byName ? byName.id : int(v, '--node', 0, 31);
+    const name = c.nodes.find((n) => n.id === id)?.name ?? `node ${id}`;
+    if (cmd === 'kill') {
+      await c.killNode(id);
+      console.log(`dvsd of ${name} killed`);
+    } else {
+      await c.restartNode(id, (what) => console.log(`  ${what}`));
+      console.log(`${name} restarted`);
+    }
+    return 0;
+  }
   const [ep, file] = a.positional;
-  if (ep === undefined) throw new CliUsageError(`dvs ${cmd} needs an endpoint number: dvs ${cmd} EP`);
+  if (ep === undefined) throw new CliUsageError(`dvs ${cmd} needs an endpoint number: dvs ${cmd} EP (or --node NODE)`);
   const n = int(ep, `dvs ${cmd}`, -65536, 65536);
   const dc = a.flags.has('--dc') ? int(a.flags.get('--dc'), '--dc', 0, 31) : undefined;
   const c = await target(a, file);

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-import { checkPrograms, ConfigLoadError, loadConfig, programPath, type DvsConfig, type DvsEndpoint, type LoadedConfig } from './config';
+import { checkPrograms, ConfigLoadError, loadConfig, programPath, type DvsConfig, type DvsEndpoint, type DvsNode, type LoadedConfig } from './config';
 import * as control from './control';
 import { runProgram, type Running } from './launch';
 import * as netns from './netns';
@@ -393,38 +393,11 @@ export class Cluster {
       // 3. Start the nodes.
       for (const [i, n] of c.nodes.entries()) {
         aborted();
-        const nodeDir = path.join(dir, n.name);
-        fs.rmSync(nodeDir, { recursive: true, force: true });
-        const dcs = c.dcs
-          .filter((d) => d.nodes.includes(n.id))
-          .map((d) => ({ id: d.id, name: d.name, nr_procs: d.nr_procs, nr_tasks: d.nr_tasks, nr_sysprocs: d.nr_sysprocs, ...(multi ? { nodes: d.nodes } : {}) }));
-        const extraArgs: string[] = [];
-        if (multi) {
-          extraArgs.push('--listen', `${hosts[i]}:${ports[i]}`, '--secret-file', state.secretFile!);
-          for (const [j, m] of c.nodes.entries()) if (m.id !== n.id) extraArgs.push('--peer', `${m.id}=${hosts[j]}:${ports[j]}`);
-        }
-        const ns = state.netns ? netns.nsName(state.netns, n.id) : undefined;
-        const info = await startNode({
-          dir: nodeDir,
-          nodeId: n.id,
-          name: n.name,
-          dcs,
-          extraArgs,
-          ...(ns ? { wrap: ['ip', 'netns', 'exec', ns] } : {}),
-        });
-        state.nodes.push({
-          id: n.id,
-          name: n.name,
-          dir: nodeDir,
-          host: hosts[i]!,
-          port: ports[i] ?? 0,
-          pid: info.node.pid,
-          start: procStart(info.node.pid),
-          ...(ns ? { netns: ns } : {}),
-        });
-        (cluster.nodes as ClusterNodeInfo[]).push({ id: n.id, name: n.name, dir: nodeDir, host: hosts[i]!, port: ports[i] ?? 0 });
+        const node = await cluster.startNodeDaemon(n, hosts, ports);
+        state.nodes.push(node);
+        (cluster.nodes as ClusterNodeInfo[]).push({ id: n.id, name: n.name, dir: node.dir, host: hosts[i]!, port: ports[i] ?? 0 });
         cluster.save();
-        step(`starting ${n.name} (dvsd pid ${info.node.pid}${multi ? `, ${hosts[i]}:${ports[i]}` : ''}${ns ? `, netns ${ns}` : ''})`);
+        step(`starting ${n.name} (dvsd pid ${node.pid}${multi ? `, ${hosts[i]}:${ports[i]}` : ''}${node.netns ? `, netns ${node.netns}` : ''})`);
       }
       cluster.tailer = new Tailer(() => cluster.logSources(), log);
       cluster.tailer.start(false);
@@ -434,16 +407,7 @@ export class Cluster {
         step(`waiting for the ${(c.nodes.length * (c.nodes.length - 1)) / 2} link(s) between the nodes`);
         await cluster.waitLinks(LINK_TIMEOUT_MS, opts.signal);
         step('declaring remote endpoints (rmtbind)');
-        for (const n of state.nodes) {
-          for (const e of c.endpoints) {
-            if (e.node === n.id) continue;
-            const dc = c.dcs.find((d) => d.id === e.dc);
-            if (!dc || !dc.nodes.includes(n.id)) continue;
-            await control.request(n.dir, `rmtbind ${e.dc} ${e.number} ${e.node} ${e.name.slice(0, 15)}`).catch((err: Error) => {
-              throw new Error(`rmtbind of ${e.name} (endpoint ${e.number}, node ${e.node}) on ${n.name} failed: ${err.message}`);
-            });
-          }
-        }
+        for (const n of state.nodes) await cluster.declareRemoteEndpoints(n);
       }
 
       // 5. Programs: servers first.
@@ -739,6 +703,125 @@ export class Cluster {
       } catch {
         // ignore
       }
+    }
+  }
+
+  /**
+   * Starts the dvsd of node `n` in a fresh node directory, with the cluster's
+   * addresses, ports, secret and namespace (used by up and restartNode).
+   */
+  private async startNodeDaemon(n: DvsNode, hosts: string[], ports: number[]): Promise<NodeState> {
+    const c = this.config;
+    const multi = c.nodes.length > 1;
+    const i = c.nodes.findIndex((x) => x.id === n.id);
+    const nodeDir = path.join(this.state.dir, n.name);
+    fs.rmSync(nodeDir, { recursive: true, force: true });
+    const dcs = c.dcs
+      .filter((d) => d.nodes.includes(n.id))
+      .map((d) => ({ id: d.id, name: d.name, nr_procs: d.nr_procs, nr_tasks: d.nr_tasks, nr_sysprocs: d.nr_sysprocs, ...(multi ? { nodes: d.nodes } : {}) }));
+    const extraArgs: string[] = [];
+    if (multi) {
+      extraArgs.push('--listen', `${hosts[i]}:${ports[i]}`, '--secret-file', this.state.secretFile!);
+      for (const [j, m] of c.nodes.entries()) if (m.id !== n.id) extraArgs.push('--peer', `${m.id}=${hosts[j]}:${ports[j]}`);
+    }
+    const ns = this.state.netns ? netns.nsName(this.state.netns, n.id) : undefined;
+    const info = await startNode({
+      dir: nodeDir,
+      nodeId: n.id,
+      name: n.name,
+      dcs,
+      extraArgs,
+      ...(ns ? { wrap: ['ip', 'netns', 'exec', ns] } : {}),
+    });
+    return {
+      id: n.id,
+      name: n.name,
+      dir: nodeDir,
+      host: hosts[i]!,
+      port: ports[i] ?? 0,
+      pid: info.node.pid,
+      start: procStart(info.node.pid),
+      ...(ns ? { netns: ns } : {}),
+    };
+  }
+
+  /** Tells node `n` where every endpoint of another node lives (rmtbind). */
+  private async declareRemoteEndpoints(n: NodeState): Promise<void> {
+    for (const e of this.config.endpoints) {
+      if (e.node === n.id) continue;
+      const dc = this.config.dcs.find((d) => d.id === e.dc);
+      if (!dc || !dc.nodes.includes(n.id)) continue;
+      await control.request(n.dir, `rmtbind ${e.dc} ${e.number} ${e.node} ${e.name.slice(0, 15)}`).catch((err: Error) => {
+        throw new Error(`rmtbind of ${e.name} (endpoint ${e.number}, node ${e.node}) on ${n.name} failed: ${err.message}`);
+      });
+    }
+  }
+
+  /**
+   * SIGKILLs a node's dvsd (fault injection: the node dies as if its host
+   * crashed). Its programs are left running, as they would be; the other
+   * nodes see the link go down and their callers get EMOLNOTCONN.
+   */
+  async killNode(id: number): Promise<void> {
+    this.reload();
+    const n = this.nodeState(id);
+    if (!alive(n.pid, n.start)) throw new Error(`${n.name} is not running (dvsd pid ${n.pid} is gone)`);
+    process.kill(n.pid, 'SIGKILL');
+    for (let i = 0; i < 250 && alive(n.pid, n.start); i++) await delay(20);
+    if (alive(n.pid, n.start)) throw new Error(`dvsd of ${n.name} (pid ${n.pid}) survived SIGKILL for 5 s`);
+  }
+
+  /**
+   * Starts a node again, after its dvsd died or was killed (or stops it
+   * first if it runs): the node's programs are stopped, a fresh dvsd takes
+   * the same address and port, the links to the other nodes come back (they
+   * reconnect by themselves), the remote endpoints are declared again and the
+   * node's programs start again, servers first. The old dvsd log is kept as
+   * logs/NODE.previous.log.
+   */
+  async restartNode(id: number, onProgress?: (what: string) => void): Promise<void> {
+    this.reload();
+    const old = this.nodeState(id);
+    const n = this.config.nodes.find((x) => x.id === id)!;
+    const say = onProgress ?? (() => undefined);
+    const mine = this.config.endpoints.filter((e) => e.node === id);
+    const victims = new Map<number, string>();
+    for (const p of this.state.programs) if (p.node === id && alive(p.pid, p.start)) victims.set(p.pid, p.start);
+    if (alive(old.pid, old.start)) {
+      for (const p of await control.ps(old.dir).catch(() => [] as control.ProcInfo[])) {
+        if (p.pid > 0 && !p.flags.includes('REMOTE') && alive(p.pid)) victims.set(p.pid, procStart(p.pid));
+      }
+    }
+    if (victims.size > 0) {
+      say(`stopping ${victims.size} program(s) of ${n.name}`);
+      await terminate(victims, STOP_GRACE_MS);
+    }
+    if (alive(old.pid, old.start)) {
+      say(`stopping dvsd of ${n.name} (pid ${old.pid})`);
+      await stopNode(old.dir, STOP_GRACE_MS).catch(() => undefined);
+      await terminate(new Map([[old.pid, old.start]]), STOP_GRACE_MS);
+    }
+    try {
+      fs.renameSync(logPath(old.dir), path.join(this.state.dir, 'logs', `${n.name}.previous.log`));
+    } catch {
+      // no log to keep
+    }
+    const hosts = this.config.nodes.map((x) => this.nodeState(x.id).host);
+    const ports = this.config.nodes.map((x) => this.nodeState(x.id).port);
+    const fresh = await this.startNodeDaemon(n, hosts, ports);
+    this.state.nodes = this.state.nodes.map((x) => (x.id === id ? fresh : x));
+    this.save();
+    say(`started dvsd of ${n.name} (pid ${fresh.pid}${this.state.nodes.length > 1 ? `, ${fresh.host}:${fresh.port}` : ''})`);
+    for (const m of this.state.nodes) {
+      if (m.id === id || !alive(m.pid, m.start)) continue;
+      say(`waiting for the link ${n.name} <-> ${m.name}`);
+      await this.waitLink(id, m.id, LINK_TIMEOUT_MS);
+    }
+    if (this.state.nodes.length > 1) await this.declareRemoteEndpoints(fresh);
+    for (const e of [...mine.filter((x) => x.server), ...mine.filter((x) => !x.server)]) {
+      if (!e.program) continue;
+      const p = await this.startProgram(e);
+      say(`started ${e.name} on ${n.name} (endpoint ${e.number}, pid ${p.pid})`);
     }
   }
 

@@ -237,7 +237,7 @@ test('the events sample on three nodes: notify across nodes, then sendrec to pul
   }
 });
 
-test('a node whose dvsd dies shows as down, its endpoints dead; down still cleans everything', { timeout: 60000 }, async () => {
+test('a node whose dvsd is killed shows as down, its endpoints dead; restarted, it serves again; down cleans everything', { timeout: 90000 }, async () => {
   const file = threeNodes('nodedeath');
   const c = await Cluster.up(file);
   started.push(c);
@@ -246,9 +246,11 @@ test('a node whose dvsd dies shows as down, its endpoints dead; down still clean
     await c.restart(22); // a fresh client_c that we then orphan
     const node2 = c.nodes.find((n) => n.id === 2)!;
     const before = await c.status();
-    const dvsdPid = JSON.parse(fs.readFileSync(path.join(c.dir, 'cluster.json'), 'utf8')).nodes[2].pid as number;
+    const oldPid = JSON.parse(fs.readFileSync(path.join(c.dir, 'cluster.json'), 'utf8')).nodes[2].pid as number;
     assert.equal(before.nodes[2]!.up, true);
-    process.kill(dvsdPid, 'SIGKILL');
+    const killed = await run('node', [DVS, 'kill', '--node', 'node2', file], { timeout: 20000 });
+    assert.match(killed.stdout, /dvsd of node2 killed/);
+    assert.equal(alive(oldPid), false);
     const s = await until('node2 to show down', async () => {
       const x = await c.status();
       return x.nodes[2]!.up ? undefined : x;
@@ -260,6 +262,25 @@ test('a node whose dvsd dies shows as down, its endpoints dead; down still clean
       const x = await c.status();
       return x.nodes[0]!.links.find((l) => l.node === 2)?.state === 'up' ? undefined : true;
     });
+
+    // Restarted: a fresh dvsd on the same port, links back, client_c runs again against node0.
+    const restarted = await run('node', [DVS, 'restart', '--node', '2', file], { timeout: 60000 });
+    assert.match(restarted.stdout, /started dvsd of node2 \(pid \d+, 127\.0\.0\.1:\d+\)/);
+    assert.match(restarted.stdout, /started client_c on node2 \(endpoint 22, pid \d+\)/);
+    assert.match(restarted.stdout, /node2 restarted/);
+    const newPid = JSON.parse(fs.readFileSync(path.join(c.dir, 'cluster.json'), 'utf8')).nodes[2].pid as number;
+    assert.notEqual(newPid, oldPid);
+    assert.equal((await exits(c, ['client_c'])).get('client_c'), 0, c.logs('client_c'));
+    assert.match(c.logs('client_c'), /kv_client 22: 40 puts and gets, 0 errors/);
+    const after = await c.status();
+    for (const n of after.nodes) {
+      assert.equal(n.up, true, n.name);
+      assert.deepEqual(n.links.map((l) => [l.node, l.state]).sort(), [0, 1, 2].filter((x) => x !== n.id).map((x) => [x, 'up']));
+    }
+    assert.ok(fs.existsSync(path.join(c.dir, 'logs', 'node2.previous.log')));
+    // Usage errors are clear.
+    await assert.rejects(run('node', [DVS, 'kill', '--node', '9', file], { timeout: 20000 }), /no node 9/);
+
     const pids = c.pids();
     await c.down();
     for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived down`);
