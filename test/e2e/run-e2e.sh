@@ -34,6 +34,16 @@ if [ ! -x "$NODE24_HOME/bin/node" ]; then
 fi
 phase node24
 
+# 1b. Node-API is ABI-stable: the addon that npm install built for this Node (20) must load in
+# Node 24 too (VS Code's and code-server's engine). The TypeScript IPC tests run again on it
+# (their child processes use process.execPath, so they run on Node 24 as well).
+if (cd "$REPO/runtime" && timeout 300 "$NODE24_HOME/bin/node" --test --test-concurrency=1 dist/ipc/*.test.js >"$E2E_DIR/node24-ipc.log" 2>&1); then
+  echo "node24: $(grep -E '^ℹ (pass|fail) ' "$E2E_DIR/node24-ipc.log" | tr '\n' ' ')(TypeScript IPC tests on $("$NODE24_HOME/bin/node" --version), addon built on $(node --version))"
+else
+  echo "e2e: the TypeScript IPC tests fail on Node 24 with the addon built for $(node --version):"; tail -40 "$E2E_DIR/node24-ipc.log"; exit 1
+fi
+phase node24-addon
+
 # 2. code-server, installed by npm running on Node 24 (its postinstall insists).
 CS=$E2E_DIR/cs/node_modules/.bin/code-server
 if ! PATH=$NODE24_BIN:$PATH "$CS" --version >/dev/null 2>&1; then
