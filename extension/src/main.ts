@@ -110,6 +110,8 @@ function createCommands(ctx: Ctx): Record<CommandId, Handler> {
     },
     'dvs.link.cut': (n?: TreeNode) => linkAction(ctx, n, 'cut'),
     'dvs.link.restore': (n?: TreeNode) => linkAction(ctx, n, 'restore'),
+    'dvs.node.kill': (n?: TreeNode) => nodeAction(ctx, n, 'kill'),
+    'dvs.node.restart': (n?: TreeNode) => nodeAction(ctx, n, 'restart'),
   };
 }
 
@@ -202,6 +204,25 @@ async function linkAction(ctx: Ctx, n: TreeNode | undefined, action: 'cut' | 're
     ctx.log('links', `${action} ${link.a} ↔ ${link.b}`);
   } catch (err) {
     void vscode.window.showErrorMessage(`DVS: ${action} link ${link.a} ↔ ${link.b}: ${(err as Error).message}`);
+  }
+  await ctx.refresh();
+}
+
+async function nodeAction(ctx: Ctx, n: TreeNode | undefined, action: 'kill' | 'restart'): Promise<void> {
+  const node = n?.node;
+  const c = ctx.cluster;
+  if (!node || !c) return;
+  try {
+    if (action === 'kill') await c.killNode(node.id);
+    else {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `DVS: restarting ${node.name}…` },
+        () => c.restartNode(node.id),
+      );
+    }
+    ctx.log('cluster', `${action} ${node.name} done`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`DVS: ${action} ${node.name}: ${(err as Error).message}`);
   }
   await ctx.refresh();
 }

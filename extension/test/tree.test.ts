@@ -61,3 +61,12 @@ test('the status bar health is derived from one status value', () => {
   const nodeDown: ClusterStatus = { ...healthy, nodes: [healthy.nodes[0]!, { ...healthy.nodes[1]!, up: false }] };
   assert.equal(summarize(nodeDown).health, 'error');
 });
+
+test('nodes carry what the kill/restart node actions act on, and an up/down context value', () => {
+  const down: ClusterStatus = { ...status, nodes: [status.nodes[0]!, { ...status.nodes[1]!, up: false }] };
+  const t = buildTree(down);
+  assert.deepEqual(t.map((n) => [n.context, n.node]), [
+    ['node.up', { id: 0, name: 'node0' }],
+    ['node.down', { id: 1, name: 'node1' }],
+  ]);
+});

@@ -48,6 +48,9 @@ export interface ClusterHandle {
   restart(ep: number, dc?: number): Promise<void>;
   linkCut(a: number, b: number): Promise<void>;
   linkRestore(a: number, b: number): Promise<void>;
+  /** Fault injection: SIGKILL a node's dvsd; and start it again. */
+  killNode(id: number): Promise<void>;
+  restartNode(id: number): Promise<void>;
   logs(source?: string): string[];
 }
 
@@ -84,6 +87,8 @@ interface RuntimeCluster {
   logs(source?: string): string | string[] | Promise<string[]>;
   follow?(onLog: (source: string, line: string) => void): { stop(): void };
   migrate?(ep: number, node: number, dc?: number): Promise<void>;
+  killNode?(id: number): Promise<void>;
+  restartNode?(id: number, onProgress?: (what: string) => void): Promise<void>;
 }
 
 export const extras = runtime as unknown as RuntimeExtras;
@@ -150,6 +155,14 @@ function wrapRuntimeCluster(file: string, c: RuntimeCluster, onDown?: () => void
     restart: (ep, dc) => c.restart(ep, dc),
     linkCut: (a, b) => c.linkCut(a, b),
     linkRestore: (a, b) => c.linkRestore(a, b),
+    killNode: async (id) => {
+      if (!c.killNode) throw new Error('this runtime cannot kill a node (update @dvs/runtime)');
+      await c.killNode(id);
+    },
+    restartNode: async (id) => {
+      if (!c.restartNode) throw new Error('this runtime cannot restart a node (update @dvs/runtime)');
+      await c.restartNode(id);
+    },
     logs: (source) => {
       const r = c.logs(source);
       if (typeof r === 'string') logs = r.split('\n');

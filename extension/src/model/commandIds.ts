@@ -17,6 +17,8 @@ export const COMMANDS = [
   'dvs.endpoint.migrate',
   'dvs.link.cut',
   'dvs.link.restore',
+  'dvs.node.kill',
+  'dvs.node.restart',
 ] as const;
 
 export type CommandId = (typeof COMMANDS)[number];

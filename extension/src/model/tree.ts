@@ -23,6 +23,7 @@ export interface TreeNode {
   /** What the context actions act on. */
   endpoint?: EndpointStatus;
   link?: { a: number; b: number };
+  node?: { id: number; name: string };
 }
 
 /**
@@ -149,6 +150,7 @@ export function buildTree(status: ClusterStatus | undefined): TreeNode[] {
       icon: 'server',
       color: node.up ? undefined : 'errorForeground',
       context: node.up ? 'node.up' : 'node.down',
+      node: { id: node.id, name: node.name },
       children,
     };
   });
