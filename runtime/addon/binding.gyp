@@ -9,6 +9,7 @@
       "sources": [
         "src/addon.cc",
         "src/endpoint_thread.c",
+        "src/uring_wait.c",
         "../src/lib/admin.c",
         "../src/lib/bind.c",
         "../src/lib/errors.c",

@@ -3,18 +3,39 @@
 // in C (endpoint_thread.c and libm3ipc). The raw surface is typed in
 // runtime/src/ipc/native.ts.
 //
-// Async shape: one dedicated thread per bound endpoint (endpoint_thread.h
-// explains why the binding forces it) hands results back through one
-// ThreadSafeFunction per addon instance. Not an AsyncWorker: the libuv pool
-// has 4 threads and a thread-local binding cannot move between them; a
-// receive blocked for minutes must not starve fs and dns either. Measured
-// cost: runtime/BENCHMARKS.md, section "TypeScript".
+// Async shape, two paths (runtime/BENCHMARKS.md, section "TypeScript", has
+// the measurements that chose them):
+//  - io_uring (default where the kernel has IORING_OP_FUTEX_WAIT, Linux >=
+//    6.7): the JS thread runs the call itself up to the point where it
+//    would block (libm3ipc's split calls: the request is then parked in the
+//    shared table), submits a FUTEX_WAIT on its slot's doorbell to one
+//    io_uring per addon instance, and returns to the event loop; libuv
+//    watches the ring's fd (uv_poll) and resumes the call when the peer's
+//    ordinary futex wake completes the wait. Timeouts: one uv timer per
+//    endpoint; the call's own deadline decides. Two context switches per
+//    round trip, like C.
+//  - endpoint thread (fallback: no io_uring, no FUTEX_WAIT, forbidden by
+//    seccomp/io_uring_disabled, or DVS_IPC_WAIT=thread): one dedicated
+//    thread per bound endpoint (endpoint_thread.h) runs the blocking call
+//    and hands the result back through one ThreadSafeFunction per addon
+//    instance. Not an AsyncWorker: the libuv pool has 4 threads and a
+//    thread-local binding cannot move between them; a receive blocked for
+//    minutes must not starve fs and dns either.
+// The endpoint thread exists on both paths: it binds (mnx_tbind is
+// per-thread and the daemon watches that thread) and runs wait4bind and
+// vcopy. `waitMode` on the exports says which path is in use.
 #include <napi.h>
+#include <uv.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <set>
+#include <string>
+#include <unordered_map>
 
 #include "endpoint_thread.h"
+#include "uring_wait.h"
 
 namespace {
 
@@ -35,6 +56,14 @@ struct AddonData {
     bool closed = false; // the environment's cleanup hook ran
     std::set<NativeEndpoint *> live;
     Napi::FunctionReference ctor;
+    // The io_uring path; ring == nullptr: the endpoint-thread path.
+    napi_env env = nullptr;
+    dvs_uring *ring = nullptr;
+    uv_poll_t *poll = nullptr;
+    Napi::AsyncContext *actx = nullptr; // callback scope of ring callbacks
+    std::unordered_map<uint64_t, struct Call *> waits; // by user_data
+    uint64_t nextWait = 1;
+    std::string waitMode = "thread", waitModeReason;
 };
 
 // An asynchronous call: the C call plus what must live until it settles.
@@ -45,8 +74,13 @@ struct Call {
     Napi::Reference<Napi::Uint8Array> raw; // message copied back, if any
     Napi::Reference<Napi::Value> keep;     // buffers in use (vcopy, pointers)
     Napi::ObjectReference self;            // the endpoint stays alive
+    NativeEndpoint *owner = nullptr;       // io_uring path: its endpoint
+    uint64_t waitId = 0;                   // its FUTEX_WAIT in the ring
+    bool threaded = false;                 // runs on the endpoint thread
     explicit Call(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
+
+void ThreadCallDone(Napi::Env env, struct Call *call);
 
 void
 OnDone(dvs_call *c, void *arg)
@@ -71,6 +105,10 @@ CallJs(Napi::Env env, Napi::Function, void *, Call *call)
         return;
     if (call->data->closed) { // teardown: nobody waits for the result
         delete call;
+        return;
+    }
+    if (call->owner) { // io_uring path: the endpoint's queue goes on
+        ThreadCallDone(env, call);
         return;
     }
     if (!call->raw.IsEmpty()) {
@@ -138,10 +176,11 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         data_->live.insert(this);
     }
 
-    ~NativeEndpoint() override { Shutdown(); }
+    ~NativeEndpoint() override { Shutdown(false); }
 
-    // Unbinds (if bound) and stops the thread; for the env cleanup hook.
-    void Shutdown()
+    // Unbinds (if bound) and stops the thread; for the env cleanup hook
+    // (settle false: nobody is left to see results) and close().
+    void Shutdown(bool settle)
     {
         if (!started_)
             return;
@@ -149,6 +188,16 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         data_->live.erase(this);
         if (ept_->ep >= 0) {
             mnx_unbind(ept_->dcid, ept_->ep); // wakes a blocked call
+            if (active_ && !active_->threaded) {
+                // The unbind above (or an earlier one) ended its wait.
+                struct Call *call = active_;
+                active_ = nullptr;
+                DropWait(call);
+                int rc = dvs_ept_split_check(&call->c);
+                Finish(call, rc == DVS_PENDING ? EMOLNOTBIND : rc, settle);
+            }
+            // A call still on the thread completes through the TSFN.
+            active_ = nullptr;
             dvs_ept_stop(ept_);
             delete ept_;
         } else {
@@ -158,7 +207,239 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
             dvs_ept_orphan(ept_);
         }
         ept_ = nullptr;
+        while (!queue_.empty()) {
+            struct Call *call = queue_.front();
+            queue_.pop_front();
+            Finish(call, EMOLNOTBIND, settle);
+        }
+        if (timer_) {
+            uv_close(reinterpret_cast<uv_handle_t *>(timer_), [](uv_handle_t *h) {
+                delete reinterpret_cast<uv_timer_t *>(h);
+            });
+            timer_ = nullptr;
+        }
     }
+
+    // ---- the io_uring path (see the top of this file) ----
+
+    // A result of a call that ran on the endpoint thread (ThreadCallDone).
+    void ThreadDone(Napi::Env env, struct Call *call)
+    {
+        bool wasActive = active_ == call;
+        if (wasActive)
+            active_ = nullptr;
+        Settle(env, call, call->c.rc);
+        if (wasActive)
+            Pump(env);
+    }
+
+    // A completion of the call's FUTEX_WAIT (woken, or the doorbell had
+    // moved on already): look again.
+    void OnWake(Napi::Env env, struct Call *call)
+    {
+        call->waitId = 0;
+        dvs_ept_split_disarm(&call->c);
+        if (call != active_)
+            return; // cannot happen: a finished call's wait is cancelled
+        Resume(env);
+    }
+
+    // The endpoint's timer: the active call's deadline (or a retry).
+    void OnTimer(Napi::Env env)
+    {
+        struct Call *call = active_;
+        if (!call || call->threaded)
+            return;
+        int rc = dvs_ept_split_check(&call->c);
+        if (rc == DVS_PENDING) {
+            if (call->waitId)
+                ArmTimer(call); // a tick a little before the deadline
+            else
+                Await(env); // the retry of a wait the kernel refused
+            if (!active_)
+                Pump(env);
+            return;
+        }
+        // Timed out (the request withdrawn), or done with the wake still
+        // on its way: the wait goes, the result stands.
+        DropWait(call);
+        active_ = nullptr;
+        Settle(env, call, rc);
+        Pump(env);
+    }
+
+  private:
+    // Resume decides what the parked active call does next.
+    void Resume(Napi::Env env)
+    {
+        struct Call *call = active_;
+        int rc = dvs_ept_split_check(&call->c);
+        if (rc == DVS_PENDING) { // a spurious wake: wait again
+            Await(env);
+            if (!active_) // it ended while re-arming
+                Pump(env);
+            return;
+        }
+        active_ = nullptr;
+        StopTimer();
+        Settle(env, call, rc);
+        Pump(env);
+    }
+
+    // Pump starts the queued calls, in order, while none is active.
+    void Pump(Napi::Env env)
+    {
+        while (!active_ && !queue_.empty()) {
+            struct Call *call = queue_.front();
+            queue_.pop_front();
+            if (!started_) {
+                Settle(env, call, EMOLNOTBIND);
+                continue;
+            }
+            if (!dvs_ept_split_ok(ept_, call->c.op)) {
+                // bind, wait4bind, vcopy: on the endpoint thread.
+                call->threaded = true;
+                active_ = call;
+                dvs_ept_submit(ept_, &call->c);
+                return;
+            }
+            int rc = dvs_ept_split_start(ept_, &call->c);
+            if (rc != DVS_PENDING) {
+                Settle(env, call, rc);
+                continue;
+            }
+            active_ = call;
+            Await(env);
+        }
+    }
+
+    // Await makes the parked active call wait for its doorbell in the ring.
+    void Await(Napi::Env env)
+    {
+        struct Call *call = active_;
+        for (;;) {
+            std::atomic<uint32_t> *addr;
+            uint32_t val;
+            if (dvs_ept_split_arm(&call->c, &addr, &val)) {
+                uint64_t id = data_->nextWait++;
+                if (dvs_uring_futex_wait(data_->ring, addr, val, id) == 0) {
+                    data_->waits[id] = call;
+                    call->waitId = id;
+                    ArmTimer(call);
+                } else {
+                    // The kernel refused the wait (memory): look again
+                    // in 1 ms rather than fail the call.
+                    dvs_ept_split_disarm(&call->c);
+                    StartTimer(1);
+                }
+                return;
+            }
+            int rc = dvs_ept_split_check(&call->c);
+            if (rc != DVS_PENDING) {
+                active_ = nullptr;
+                StopTimer();
+                Settle(env, call, rc);
+                return; // the caller (Pump, Resume) goes on
+            }
+        }
+    }
+
+    void ArmTimer(struct Call *call)
+    {
+        long ms = dvs_ept_split_remaining_ms(&call->c);
+        if (ms >= 0)
+            StartTimer(static_cast<uint64_t>(ms));
+    }
+
+    static void TimerCb(uv_timer_t *h);
+
+    void StartTimer(uint64_t ms)
+    {
+        if (!timer_) {
+            uv_loop_t *loop;
+            napi_get_uv_event_loop(data_->env, &loop);
+            timer_ = new uv_timer_t;
+            uv_timer_init(loop, timer_);
+            timer_->data = this;
+            // Pending calls keep the loop alive through the TSFN's ref.
+            uv_unref(reinterpret_cast<uv_handle_t *>(timer_));
+        }
+        uv_timer_start(timer_, TimerCb, ms, 0);
+    }
+
+    void StopTimer()
+    {
+        if (timer_)
+            uv_timer_stop(timer_);
+    }
+
+    // DropWait withdraws the call's FUTEX_WAIT from the ring, if any.
+    void DropWait(struct Call *call)
+    {
+        if (!call->waitId)
+            return;
+        data_->waits.erase(call->waitId);
+        dvs_uring_cancel(data_->ring, call->waitId);
+        call->waitId = 0;
+        dvs_ept_split_disarm(&call->c);
+    }
+
+    void Settle(Napi::Env env, struct Call *call, int rc)
+    {
+        call->c.rc = rc;
+        if (!call->raw.IsEmpty()) {
+            Napi::Uint8Array raw = call->raw.Value();
+            std::memcpy(raw.Data(), &call->c.m, kMessageSize);
+        }
+        call->deferred.Resolve(Napi::Number::New(env, rc));
+        Unpend(env, data_);
+        delete call;
+    }
+
+    void Finish(struct Call *call, int rc, bool settle)
+    {
+        if (settle)
+            Settle(Env(), call, rc);
+        else
+            delete call; // teardown: nobody waits for the result
+    }
+
+    // DrainSync runs the endpoint's pending asynchronous calls to their end
+    // on this thread, in order, before a synchronous call (which, like
+    // before, waits behind them and blocks the loop meanwhile).
+    void DrainSync(Napi::Env env)
+    {
+        if (active_) {
+            struct Call *call = active_;
+            active_ = nullptr;
+            if (call->threaded) {
+                // Its promise settles through the TSFN later (ThreadDone
+                // sees it is no longer active).
+                dvs_ept_wait_done(ept_, &call->c);
+            } else {
+                DropWait(call);
+                StopTimer();
+                Settle(env, call, dvs_ept_split_wait(&call->c));
+            }
+        }
+        while (!queue_.empty()) {
+            struct Call *call = queue_.front();
+            queue_.pop_front();
+            Settle(env, call, RunSync(&call->c));
+        }
+    }
+
+    // RunSync runs one call to its end on this thread.
+    int RunSync(dvs_call *c)
+    {
+        if (data_->ring && dvs_ept_split_ok(ept_, c->op)) {
+            int rc = dvs_ept_split_start(ept_, c);
+            return rc == DVS_PENDING ? dvs_ept_split_wait(c) : rc;
+        }
+        return dvs_ept_run_sync(ept_, c);
+    }
+
+  public:
 
   private:
     // bind(dc, ep) -> Promise<rc>
@@ -198,7 +479,9 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         }
         if (!started_) // unbound: the TypeScript layer says so first
             return Napi::Number::New(info.Env(), EMOLNOTBIND);
-        int rc = dvs_ept_run_sync(ept_, &c);
+        if (data_->ring)
+            DrainSync(info.Env());
+        int rc = RunSync(&c);
         if (!raw.IsEmpty())
             std::memcpy(raw.Data(), &c.m, kMessageSize);
         return Napi::Number::New(info.Env(), rc);
@@ -278,6 +561,8 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         c.bytes = IntArg(info, 4);
         if (!started_)
             return Napi::Number::New(info.Env(), EMOLNOTBIND);
+        if (data_->ring)
+            DrainSync(info.Env());
         return Napi::Number::New(info.Env(), dvs_ept_run_sync(ept_, &c));
     }
 
@@ -295,7 +580,7 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
     // EMOLNOTBIND first).
     Napi::Value Close(const Napi::CallbackInfo &info)
     {
-        Shutdown();
+        Shutdown(true);
         return info.Env().Undefined();
     }
 
@@ -322,6 +607,12 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
         }
         if (data_->pending++ == 0)
             data_->tsfn.Ref(env);
+        if (data_->ring) {
+            call->owner = this;
+            queue_.push_back(call);
+            Pump(env);
+            return promise;
+        }
         dvs_ept_submit(ept_, &call->c);
         return promise;
     }
@@ -344,7 +635,89 @@ class NativeEndpoint : public Napi::ObjectWrap<NativeEndpoint> {
     AddonData *data_ = nullptr;
     dvs_ept *ept_ = new dvs_ept();
     bool started_ = false;
+    // io_uring path: calls wait here in order; one is active at a time.
+    std::deque<struct Call *> queue_;
+    struct Call *active_ = nullptr;
+    uv_timer_t *timer_ = nullptr; // the active call's deadline
 };
+
+void
+NativeEndpoint::TimerCb(uv_timer_t *h)
+{
+    NativeEndpoint *self = static_cast<NativeEndpoint *>(h->data);
+    AddonData *d = self->data_;
+    if (d->closed)
+        return;
+    Napi::Env env(d->env);
+    Napi::HandleScope hs(env);
+    Napi::CallbackScope cs(env, *d->actx); // microtasks run when it closes
+    self->OnTimer(env);
+}
+
+void
+ThreadCallDone(Napi::Env env, struct Call *call)
+{
+    call->owner->ThreadDone(env, call);
+}
+
+void
+OnCompletion(uint64_t id, int32_t, void *arg)
+{
+    AddonData *d = static_cast<AddonData *>(arg);
+    auto it = d->waits.find(id);
+    if (it == d->waits.end())
+        return; // a wait withdrawn meanwhile
+    struct Call *call = it->second;
+    d->waits.erase(it);
+    call->owner->OnWake(Napi::Env(d->env), call);
+}
+
+void
+OnRing(uv_poll_t *h, int status, int)
+{
+    AddonData *d = static_cast<AddonData *>(h->data);
+    if (d->closed || status < 0)
+        return;
+    Napi::Env env(d->env);
+    Napi::HandleScope hs(env);
+    Napi::CallbackScope cs(env, *d->actx);
+    dvs_uring_reap(d->ring, OnCompletion, d);
+}
+
+// SetUpRing chooses the wait path of this addon instance.
+void
+SetUpRing(Napi::Env env, AddonData *data)
+{
+    data->env = env;
+    const char *force = std::getenv("DVS_IPC_WAIT");
+    if (force && std::strcmp(force, "thread") == 0) {
+        data->waitModeReason = "DVS_IPC_WAIT=thread";
+        return;
+    }
+    const char *why = nullptr;
+    int rc = dvs_uring_open(&data->ring, &why);
+    if (rc < 0) {
+        data->ring = nullptr;
+        data->waitModeReason = std::string(why) + ": " + std::strerror(-rc);
+        return;
+    }
+    uv_loop_t *loop;
+    data->poll = new uv_poll_t;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
+        uv_poll_init(loop, data->poll, dvs_uring_fd(data->ring)) != 0) {
+        delete data->poll;
+        data->poll = nullptr;
+        dvs_uring_close(data->ring);
+        data->ring = nullptr;
+        data->waitModeReason = "libuv cannot watch the io_uring fd";
+        return;
+    }
+    data->poll->data = data;
+    uv_poll_start(data->poll, UV_READABLE, OnRing);
+    uv_unref(reinterpret_cast<uv_handle_t *>(data->poll));
+    data->actx = new Napi::AsyncContext(env, "dvs-ipc");
+    data->waitMode = "io_uring";
+}
 
 // addressOf(buf) -> bigint: where a buffer lives, to hand to a peer that
 // vcopies into or out of it.
@@ -391,18 +764,31 @@ Init(Napi::Env env, Napi::Object exports)
     // Endpoints still bound when the environment ends (process exit, a
     // worker thread terminating) are unbound, and their threads joined,
     // before anything they use is freed.
+    SetUpRing(env, data);
     env.AddCleanupHook([data]() {
         std::set<NativeEndpoint *> live = data->live;
         for (NativeEndpoint *e : live)
-            e->Shutdown();
+            e->Shutdown(false);
         data->closed = true;
         data->tsfn.Release();
+        if (data->poll) {
+            uv_poll_stop(data->poll);
+            // The ring's fd stays open until libuv has let go of it.
+            data->poll->data = data->ring;
+            uv_close(reinterpret_cast<uv_handle_t *>(data->poll), [](uv_handle_t *h) {
+                dvs_uring_close(static_cast<dvs_uring *>(h->data));
+                delete reinterpret_cast<uv_poll_t *>(h);
+            });
+            data->poll = nullptr;
+        }
     });
     exports.Set("NativeEndpoint", NativeEndpoint::Init(env));
     exports.Set("addressOf", Napi::Function::New<AddressOf>(env, "addressOf"));
     exports.Set("errname", Napi::Function::New<ErrName>(env, "errname"));
     exports.Set("strerror", Napi::Function::New<StrError>(env, "strerror"));
     exports.Set("messageSize", Napi::Number::New(env, kMessageSize));
+    exports.Set("waitMode", Napi::String::New(env, data->waitMode));
+    exports.Set("waitModeReason", Napi::String::New(env, data->waitModeReason));
     return exports;
 }
 

@@ -3,9 +3,11 @@
  */
 #define _GNU_SOURCE
 #include "endpoint_thread.h"
+#include "ipc_split.h"
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,6 +15,23 @@
 /* Serialises binding decisions: whether the process binding is free must
  * not change between the mnx_tbind attempt and the mnx_bind fallback. */
 static pthread_mutex_t g_bind_mu = PTHREAD_MUTEX_INITIALIZER;
+
+_Static_assert(sizeof(((struct dvs_call *)0)->split) >= sizeof(struct dvsi_call),
+               "dvs_call.split must hold a struct dvsi_call");
+_Static_assert(DVS_PENDING == DVSI_PENDING, "one pending code");
+
+/* keep_binding copies the binding the calling (endpoint) thread now holds,
+ * for the split calls of other threads. */
+static void
+keep_binding(struct dvs_ept *e)
+{
+    if (!e->copy)
+        e->copy = malloc(sizeof(*e->copy));
+    if (e->copy && proc_get_binding(e->copy) != OK) {
+        free(e->copy);
+        e->copy = NULL;
+    }
+}
 
 static int
 bind_endpoint(struct dvs_ept *e, int dcid, int ep)
@@ -30,6 +49,7 @@ bind_endpoint(struct dvs_ept *e, int dcid, int ep)
     if (rc >= 0) {
         e->dcid = dcid;
         e->ep = rc;
+        keep_binding(e);
     }
     return rc;
 }
@@ -48,6 +68,7 @@ dvs_ept_execute(struct dvs_ept *e, struct dvs_call *c)
             e->process_binding = 1;
             e->ep = rc;
             e->dcid = c->a;
+            keep_binding(e);
         }
         return rc;
     }
@@ -107,9 +128,11 @@ thread_main(void *arg)
         c->rc = dvs_ept_execute(e, c);
         pthread_mutex_lock(&e->mu);
         e->running = 0;
+        /* done is also set for an asynchronous call: a synchronous call
+         * of the JS thread may wait for it (addon.cc, DrainSync). */
+        c->done = 1;
+        pthread_cond_broadcast(&e->sync_cv);
         if (c->sync) {
-            c->done = 1;
-            pthread_cond_broadcast(&e->sync_cv);
         } else if (!e->orphaned) {
             /* The callback may free c: it is not touched afterwards. */
             pthread_mutex_unlock(&e->mu);
@@ -196,6 +219,15 @@ dvs_ept_run_sync(struct dvs_ept *e, struct dvs_call *c)
 }
 
 void
+dvs_ept_wait_done(struct dvs_ept *e, struct dvs_call *c)
+{
+    pthread_mutex_lock(&e->mu);
+    while (!c->done)
+        pthread_cond_wait(&e->sync_cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+}
+
+void
 dvs_ept_stop(struct dvs_ept *e)
 {
     pthread_mutex_lock(&e->mu);
@@ -205,6 +237,8 @@ dvs_ept_stop(struct dvs_ept *e)
     pthread_join(e->thread, NULL);
     pthread_cond_destroy(&e->sync_cv);
     pthread_mutex_destroy(&e->mu);
+    free(e->copy);
+    e->copy = NULL;
 }
 
 void
@@ -216,4 +250,71 @@ dvs_ept_orphan(struct dvs_ept *e)
     pthread_mutex_unlock(&e->mu);
     ring(e);
     pthread_detach(e->thread);
+}
+
+/* ---- split calls ---- */
+
+static int
+split_op(int op)
+{
+    switch (op) {
+    case DVS_OP_SEND: return DVSI_SEND;
+    case DVS_OP_RECEIVE: return DVSI_RECEIVE;
+    case DVS_OP_SENDREC: return DVSI_SENDREC;
+    case DVS_OP_RCVRQST: return DVSI_RCVRQST;
+    case DVS_OP_REPLY: return DVSI_REPLY;
+    case DVS_OP_NOTIFY: return DVSI_NOTIFY;
+    default: return -1;
+    }
+}
+
+static struct dvsi_call *
+split_of(struct dvs_call *c)
+{
+    return (struct dvsi_call *)(void *)c->split;
+}
+
+int
+dvs_ept_split_ok(const struct dvs_ept *e, int op)
+{
+    return e->copy && split_op(op) >= 0;
+}
+
+int
+dvs_ept_split_start(struct dvs_ept *e, struct dvs_call *c)
+{
+    c->done = 0;
+    return dvsi_start(split_of(c), e->copy, split_op(c->op), c->a, &c->m,
+                      c->to_ms);
+}
+
+int
+dvs_ept_split_arm(struct dvs_call *c, _Atomic uint32_t **addr, uint32_t *val)
+{
+    *addr = dvsi_doorbell(split_of(c));
+    return dvsi_arm(split_of(c), val);
+}
+
+void
+dvs_ept_split_disarm(struct dvs_call *c)
+{
+    dvsi_disarm(split_of(c));
+}
+
+int
+dvs_ept_split_check(struct dvs_call *c)
+{
+    return dvsi_check(split_of(c));
+}
+
+int
+dvs_ept_split_wait(struct dvs_call *c)
+{
+    return dvsi_wait(split_of(c));
+}
+
+long
+dvs_ept_split_remaining_ms(struct dvs_call *c)
+{
+    return dvsi_remaining_ms(split_of(c));
 }

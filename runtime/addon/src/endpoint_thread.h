@@ -15,6 +15,7 @@
 #define DVS_ENDPOINT_THREAD_H
 
 #include <pthread.h>
+#include <stdint.h>
 #ifdef __cplusplus
 #include <atomic>
 #define _Atomic(t) std::atomic<t>
@@ -40,6 +41,8 @@ enum dvs_op {
     DVS_OP_VCOPY,     /* a = src ep, b = dst ep, src/dst/bytes */
 };
 
+struct binding; /* libm3ipc's (proc.h), opaque here */
+
 struct dvs_call {
     int op;
     int a, b;
@@ -53,6 +56,9 @@ struct dvs_call {
     int done;           /* (ept mutex) for sync callers */
     struct dvs_call *next;
     void *user;         /* the binding layer's own state */
+    /* A call run in split form on the caller's thread (dvs_ept_split_*):
+     * libm3ipc's struct dvsi_call lives here (checked in C). */
+    uint64_t split[12];
 };
 
 struct dvs_ept;
@@ -77,6 +83,9 @@ struct dvs_ept {
     int process_binding;    /* bound with mnx_bind / mnx_wait4bind */
     dvs_done_fn done;
     void *arg;
+    /* A copy of the endpoint's binding, taken by its thread once bound:
+     * what the split calls use on another thread (the JS thread). */
+    struct binding *copy;
 };
 
 /* dvs_ept_start starts the endpoint's thread; its first call must be a
@@ -101,8 +110,35 @@ void dvs_ept_stop(struct dvs_ept *e);
  * wait4bind, which nothing can wake): it is detached, drops the results
  * of its remaining calls, and e must stay allocated (it is leaked). */
 void dvs_ept_orphan(struct dvs_ept *e);
+/* dvs_ept_wait_done waits until the thread has run call (submitted with
+ * dvs_ept_submit); its done callback may still be on its way. */
+void dvs_ept_wait_done(struct dvs_ept *e, struct dvs_call *call);
 /* dvs_ept_execute performs one call on the calling thread. */
 int dvs_ept_execute(struct dvs_ept *e, struct dvs_call *call);
+
+/* ---- Split calls: the message-passing calls run on the caller's thread
+ * (the JS thread) in two parts around a wait that the caller does itself
+ * (an io_uring FUTEX_WAIT watched by its event loop: uring_wait.h). One
+ * call per endpoint at a time; the call must stay put until it is done. */
+
+/* The call is parked; wait for the doorbell (dvs_ept_split_arm). */
+#define DVS_PENDING 1
+/* dvs_ept_split_ok: can op run in split form on e (bound, message op)? */
+int dvs_ept_split_ok(const struct dvs_ept *e, int op);
+/* dvs_ept_split_start: the call's result, or DVS_PENDING. */
+int dvs_ept_split_start(struct dvs_ept *e, struct dvs_call *call);
+/* dvs_ept_split_arm: 0 = ask dvs_ept_split_check now; 1 = wait until the
+ * shared futex word *addr differs from val, then dvs_ept_split_disarm. */
+int dvs_ept_split_arm(struct dvs_call *call, _Atomic(uint32_t) **addr,
+                      uint32_t *val);
+void dvs_ept_split_disarm(struct dvs_call *call);
+/* dvs_ept_split_check: DVS_PENDING (keep waiting) or the result. */
+int dvs_ept_split_check(struct dvs_call *call);
+/* dvs_ept_split_wait blocks the calling thread until the result. */
+int dvs_ept_split_wait(struct dvs_call *call);
+/* dvs_ept_split_remaining_ms: ms to the call's deadline (rounded up, 0 =
+ * passed), -1 = none. */
+long dvs_ept_split_remaining_ms(struct dvs_call *call);
 
 #ifdef __cplusplus
 }

@@ -304,6 +304,22 @@ export function addressOf(buf: Uint8Array): bigint {
   return addressOfBuffer(buf);
 }
 
+/**
+ * How this process's asynchronous calls wait (loads the addon):
+ * - `io_uring`: the call runs on the JS thread up to the point where it
+ *   would block, then the event loop waits for the slot's futex doorbell
+ *   through an io_uring FUTEX_WAIT (Linux >= 6.7) - about the cost of the
+ *   synchronous call;
+ * - `thread`: each endpoint's calls run on its own thread (kernels without
+ *   io_uring FUTEX_WAIT, io_uring forbidden, or `DVS_IPC_WAIT=thread` in the
+ *   environment); `reason` says why.
+ * Both have the same semantics; neither blocks the event loop.
+ */
+export function asyncWaitMode(): { mode: 'io_uring' | 'thread'; reason: string } {
+  const n = loadNative();
+  return { mode: n.waitMode, reason: n.waitModeReason };
+}
+
 /** The live endpoints of this process (those not unbound yet). */
 export function endpoints(): Endpoint[] {
   return [...live];

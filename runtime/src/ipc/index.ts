@@ -7,6 +7,7 @@ export {
   waitForBind,
   addressOf,
   endpoints,
+  asyncWaitMode,
   Endpoint,
   ANY,
   NONE,

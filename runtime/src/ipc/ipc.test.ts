@@ -21,16 +21,19 @@ function freshDir(name: string): string {
   return dir;
 }
 
-async function scenario(name: string): Promise<void> {
+/** scenario runs one scenario; `wait` forces the async wait path (DVS_IPC_WAIT), else the default. Returns its output. */
+async function scenario(name: string, wait?: 'thread'): Promise<string> {
   const dir = freshDir(name);
   await startNode({ dir });
   try {
+    const env = { ...process.env, DVS_NODE: dir, DVS_EP: '', DVS_DC: '', DVS_IPC_WAIT: wait ?? '' };
     const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = execFile(process.execPath, [SCENARIOS, name], { env: { ...process.env, DVS_NODE: dir, DVS_EP: '', DVS_DC: '' }, timeout: 30_000 }, (_err, stdout, stderr) =>
+      const child = execFile(process.execPath, [SCENARIOS, name], { env, timeout: 30_000 }, (_err, stdout, stderr) =>
         resolve({ code: child.exitCode, out: stdout + stderr }),
       );
     });
-    assert.equal(code, 0, `scenario ${name} failed:\n${out}`);
+    assert.equal(code, 0, `scenario ${name}${wait ? ` (DVS_IPC_WAIT=${wait})` : ''} failed:\n${out}`);
+    return out;
   } finally {
     await stopNode(dir);
   }
@@ -51,8 +54,22 @@ const SCENARIOS_BY_TITLE: [title: string, scenario: string][] = [
   ['a C client of the TypeScript echo server sample', 'echoServer'],
   ['a worker thread binds its own endpoint, calls sendrecSync, and is unbound when it ends', 'workerThread'],
   ['a TypeScript server killed while blocked: its C client gets EMOLSRCDIED', 'killedWhileBlocked'],
+  ['calls waiting on the event loop time out on their own deadlines and are withdrawn', 'waitTimeouts'],
+  ['the server dies while async calls wait for it: they fail with the death codes', 'serverDiesWhileWaiting'],
+  ['many outstanding calls on several endpoints complete, in call order per endpoint', 'manyOutstanding'],
+  ["a synchronous call runs after the endpoint's pending async calls", 'syncAfterAsync'],
 ];
-for (const [title, name] of SCENARIOS_BY_TITLE) test(title, () => scenario(name));
+// Every scenario on the default wait path (io_uring where the kernel has
+// IORING_OP_FUTEX_WAIT) and on the endpoint-thread fallback.
+for (const [title, name] of SCENARIOS_BY_TITLE) test(title, async () => void (await scenario(name)));
+for (const [title, name] of SCENARIOS_BY_TITLE) test(`${title} [endpoint threads]`, async () => void (await scenario(name, 'thread')));
+
+test('the async wait path: io_uring unless unavailable (with the reason), thread when forced', async () => {
+  const def = (await scenario('waitMode')).trim();
+  assert.match(def, /^(io_uring|thread \S.*)$/, def);
+  if (def.startsWith('thread')) console.log(`# this kernel falls back to endpoint threads: ${def}`);
+  assert.equal((await scenario('waitMode', 'thread')).trim(), 'thread DVS_IPC_WAIT=thread');
+});
 
 test('bind honours DVS_EP/DVS_DC set by the launcher', async () => {
   const dir = freshDir('launched');

@@ -41,6 +41,10 @@ export interface Native {
   errname(code: number): string | null;
   strerror(code: number): string;
   messageSize: number;
+  /** How asynchronous calls wait: `io_uring` (the JS thread waits on the slot's doorbell through the event loop) or `thread` (one thread per endpoint). */
+  waitMode: 'io_uring' | 'thread';
+  /** Why `thread` was chosen (empty for `io_uring`). */
+  waitModeReason: string;
 }
 
 let native: Native | undefined;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as control from '../cluster/control';
 import { runProgram, type Running } from '../cluster/launch';
 import { buildDir } from '../cluster/paths';
-import { addressOf, ANY, bind, DvsError, Message, NOTIFY_FROM, SELF, waitForBind, type Endpoint } from './index';
+import { addressOf, ANY, asyncWaitMode, bind, DvsError, Message, NOTIFY_FROM, SELF, waitForBind, type Endpoint } from './index';
 
 const dir = (): string => process.env['DVS_NODE']!;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -376,6 +376,138 @@ const scenarios: Record<string, () => Promise<void>> = {
       await sleep(20);
       assert.match(clientOut.join('\n'), /echo_client: sendrec: EMOL(SRCDIED|DSTDIED)/);
     });
+  },
+
+  /** Which wait path the async calls use: prints `mode reason` for the test to check. */
+  async waitMode() {
+    const { mode, reason } = asyncWaitMode();
+    console.log(`${mode} ${reason}`);
+  },
+
+  /**
+   * Timeouts of calls parked on the event loop's wait (io_uring path; the
+   * same on the thread path): each expires on its own deadline, the request
+   * is withdrawn, and the next call of the endpoint still gets its wake.
+   */
+  async waitTimeouts() {
+    const a = await bind(0, 20);
+    const b = await bind(0, 21);
+    const c = await bind(0, 22);
+    const t0 = performance.now();
+    const order: string[] = [];
+    const expect = (p: Promise<unknown>, name: string): Promise<void> => rejectsWith(p, 'EMOLTIMEDOUT').then(() => void order.push(name));
+    // Three endpoints parked at once with different deadlines.
+    await Promise.all([expect(a.receive(21, { timeoutMs: 120 }), 'a'), expect(b.sendrec(22, { type: 1 }, { timeoutMs: 40 }), 'b'), expect(c.send(20, { type: 2 }, { timeoutMs: 80 }), 'c')]);
+    const took = performance.now() - t0;
+    assert.deepEqual(order, ['b', 'c', 'a']);
+    assert.ok(took >= 110 && took < 2000, `three timeouts took ${took.toFixed(1)} ms`);
+    // The timed-out sendrec and send were withdrawn: nothing is queued.
+    await rejectsWith(c.receive(ANY, { timeoutMs: 0 }), 'EMOLAGAIN');
+    await rejectsWith(a.receive(ANY, { timeoutMs: 0 }), 'EMOLAGAIN');
+    // The same endpoints wait again and are woken normally.
+    for (let i = 0; i < 3; i++) {
+      const got = a.receive(ANY, { timeoutMs: 5000 });
+      await waitState(20, RECEIVING);
+      await b.send(20, { type: 7, m1_i1: i });
+      const m = await got;
+      assert.deepEqual([m.type, m.m1_i1, m.source], [7, i, 21]);
+    }
+    // A deadline far away does not hold the result back.
+    const late = a.receive(21, { timeoutMs: 60_000 });
+    await waitState(20, RECEIVING);
+    await b.send(20, { type: 8 });
+    assert.equal((await late).type, 8);
+  },
+
+  /** The server dies while async calls wait for it: they fail at once, the loop kept running. */
+  async serverDiesWhileWaiting() {
+    await withPrograms(async (started) => {
+      const stallOut: string[] = [];
+      const server = await runProgram({ dir: dir(), program: process.execPath, args: [__filename, 'stall'], endpoint: 10, onLine: (l) => stallOut.push(l) });
+      started.push(server);
+      const a = await bind(0, 20);
+      const c = await bind(0, 22);
+      const taken = a.sendrec(10, { type: 1 }); // taken by rcvrqst: waits for the reply
+      for (let i = 0; i < 500 && !stallOut.includes('stalled'); i++) await sleep(10);
+      assert.ok(stallOut.includes('stalled'), stallOut.join('\n'));
+      const outcomes = Promise.allSettled([taken, c.receive(10)]);
+      await waitState(20, RECEIVING);
+      await waitState(22, RECEIVING);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      await sleep(50);
+      server.child.kill('SIGKILL');
+      const t0 = performance.now();
+      const results = await outcomes;
+      clearInterval(timer);
+      assert.ok(performance.now() - t0 < 2000, 'the death was noticed within 2 s');
+      assert.ok(ticks > 3, `the loop ran only ${ticks} ticks while the calls waited`);
+      const names = results.map((r) => (r.status === 'rejected' && r.reason instanceof DvsError ? r.reason.errname : r.status));
+      assert.match(names[0]!, /^EMOL(SRCDIED|DSTDIED)$/);
+      assert.equal(names[1], 'EMOLSRCDIED');
+      // The endpoints are usable afterwards.
+      const got = a.receive(22);
+      await c.send(20, { type: 3 });
+      assert.equal((await got).type, 3);
+    });
+  },
+
+  /**
+   * Many calls outstanding on several endpoints at once: per endpoint they
+   * run in call order; all of them wait on the loop together.
+   */
+  async manyOutstanding() {
+    const servers = [await bind(0, 20), await bind(0, 21)];
+    const clients: Endpoint[] = [];
+    for (let n = 22; n < 28; n++) clients.push(await bind(0, n));
+    const PER = 40;
+    const serving = servers.map(async (srv) => {
+      for (let i = 0; i < (clients.length / 2) * PER; i++) {
+        const r = await srv.rcvrqst();
+        await srv.reply(r.source, { type: 2, m1_i1: r.m1_i1, m1_i2: srv.endpoint });
+      }
+    });
+    // Every client queues all its requests at once (no await in between).
+    const replies = clients.map((cl, k) => Promise.all(Array.from({ length: PER }, (_, i) => cl.sendrec(20 + (k % 2), { type: 1, m1_i1: k * 1000 + i }))));
+    const all = await Promise.all(replies);
+    await Promise.all(serving);
+    all.forEach((rs, k) => {
+      assert.deepEqual(
+        rs.map((m) => m.m1_i1),
+        Array.from({ length: PER }, (_, i) => k * 1000 + i),
+      );
+      for (const m of rs) assert.equal(m.m1_i2, 20 + (k % 2));
+    });
+    // Receives queued on one endpoint are served in order by many senders.
+    const inbox = servers[0]!;
+    const got = Promise.all(Array.from({ length: 12 }, () => inbox.receive(ANY)));
+    await Promise.all(clients.map((cl, k) => Promise.all([cl.send(20, { type: 5, m1_i1: k }), cl.send(20, { type: 6, m1_i1: k })])));
+    const ms = await got;
+    assert.equal(ms.length, 12);
+    for (const cl of clients) assert.deepEqual(ms.filter((m) => m.source === cl.endpoint).map((m) => m.type), [5, 6]);
+  },
+
+  /** A synchronous call waits behind the endpoint's pending async calls, which end first, in order. */
+  async syncAfterAsync() {
+    const a = await bind(0, 20);
+    const b = await bind(0, 21);
+    // t0 before the calls: each deadline is counted from its call's start.
+    const t0 = performance.now();
+    const first = rejectsWith(a.receive(ANY, { timeoutMs: 30 }), 'EMOLTIMEDOUT');
+    const second = rejectsWith(a.receive(ANY, { timeoutMs: 30 }), 'EMOLTIMEDOUT');
+    assert.throws(() => a.receiveSync(ANY, { timeoutMs: 0 }), (e: unknown) => e instanceof DvsError && e.errname === 'EMOLAGAIN');
+    // Both 30 ms receives had expired, one after the other, before it ran.
+    assert.ok(performance.now() - t0 >= 59, `the sync call ran after ${(performance.now() - t0).toFixed(1)} ms`);
+    await Promise.all([first, second]);
+    // A parked receive that got its message, then a queued send, then sync.
+    const got = a.receive(21);
+    await waitState(20, RECEIVING);
+    const s1 = b.send(20, { type: 4 }); // taken at once by the parked receive
+    const s2 = b.send(20, { type: 5 }); // queued behind s1, then parks
+    await waitState(21, SENDING);
+    assert.equal(a.receiveSync(21, { timeoutMs: 0 }).type, 5);
+    assert.equal((await got).type, 4);
+    await Promise.all([s1, s2]);
   },
 
   /** bind honours DVS_EP/DVS_DC: the launcher's binding is taken, not a new one. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ipc_internal.h"
+#include "ipc_split.h"
 #include "proc.h"
 
 /* Who may take a message from c right now? */
@@ -178,27 +179,61 @@ cancel(struct dvst_table *t, struct dvst_slot *me)
     atomic_store(&me->rts_flags, f & ~BLOCKED_MASK);
 }
 
-/* finish waits for the partner and collects the result of a blocked call.
- * into, if not NULL, receives the delivered message. */
+/* A call that blocked is finished in one of two ways: the public calls
+ * wait in proc_wait (finish); a caller of ipc_split.h waits on the
+ * doorbell itself and then asks dvsi_check. Both collect the result the
+ * same way. */
+
+/* collect takes the result of a blocked call whose blocked bits cleared. */
 static int
-finish(struct dvst_table *t, struct binding *b, struct dvst_slot *peer,
-       const struct timespec *deadline, message *into)
+collect(struct dvsi_call *c)
 {
-    struct dvst_slot *me = b->slot;
-    int rc = proc_wait(b, peer, deadline);
-    if (rc == EMOLTIMEDOUT) {
-        dvst_lock(t);
-        if (atomic_load(&me->rts_flags) & BLOCKED_MASK) {
-            cancel(t, me);
-            dvst_unlock(t);
-            return EMOLTIMEDOUT;
-        }
-        dvst_unlock(t); /* the partner made it just in time */
+    struct dvst_slot *me = c->b->slot;
+    int rc = me->rcode;
+    if (rc == OK && c->into)
+        *c->into = me->msg;
+    if (rc == OK && c->receive) {
+        struct dvst_slot *from;
+        if (proc_lookup(c->t, c->b->dcid, c->into->m_source, &from) == OK)
+            c->b->last_peer = from;
     }
-    rc = me->rcode;
-    if (rc == OK && into)
-        *into = me->msg;
     return rc;
+}
+
+/* expire ends a blocked call whose deadline passed, unless the partner
+ * made it just in time. */
+static int
+expire(struct dvsi_call *c)
+{
+    struct dvst_slot *me = c->b->slot;
+    dvst_lock(c->t);
+    if (atomic_load(&me->rts_flags) & BLOCKED_MASK) {
+        cancel(c->t, me);
+        dvst_unlock(c->t);
+        return EMOLTIMEDOUT;
+    }
+    dvst_unlock(c->t);
+    return collect(c);
+}
+
+/* finish waits for the partner and collects the result of a blocked call. */
+static int
+finish(struct dvsi_call *c)
+{
+    int rc = proc_wait(c->b, c->peer, c->has_dl ? &c->dl : NULL);
+    if (rc == EMOLTIMEDOUT)
+        return expire(c);
+    return collect(c);
+}
+
+/* park records what the wait of a call that blocks needs (peer: the spin
+ * hint; into: where the delivered message goes). */
+static int
+park(struct dvsi_call *c, struct dvst_slot *peer, message *into)
+{
+    c->peer = peer;
+    c->into = into;
+    return DVSI_PENDING;
 }
 
 static int
@@ -246,31 +281,50 @@ queue_remote(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
     return OK;
 }
 
+/* enter checks that the caller is bound in a running DC: with the calling
+ * thread's binding (xb NULL) or an explicit one (ipc_split.h). */
+static inline int
+enter(struct dvsi_call *c, struct binding *xb)
+{
+    c->peer = NULL;
+    c->into = NULL;
+    c->receive = 0;
+    c->has_dl = 0;
+    if (xb) {
+        c->b = xb;
+        return proc_enter_binding(&c->t, xb);
+    }
+    return proc_enter(&c->t, &c->b);
+}
+
 /* begin_call checks what every message-passing call shares: the caller is
  * bound in a running DC, its message buffer exists, its timeout is valid
  * (turned into an absolute deadline). */
 static int
-begin_call(struct dvst_table **t, struct binding **b, const message *m,
-           long to_ms, struct timespec *dl, int *has_dl)
+begin_call(struct dvsi_call *c, struct binding *xb, const message *m,
+           long to_ms)
 {
-    int rc = proc_enter(t, b);
+    int rc = enter(c, xb);
     if (rc < 0)
         return rc;
     if (!m)
         return EMOLINVAL;
-    return proc_deadline(to_ms, dl, has_dl);
+    return proc_deadline(to_ms, &c->dl, &c->has_dl);
 }
 
+/* The *_start functions do a call up to the point where it would block:
+ * they return its result, or DVSI_PENDING with the caller parked in its
+ * slot (blocked bits set, lock released) and c ready for finish or
+ * dvsi_check. */
 static int
-do_send(int dst_ep, message *m, long to_ms)
+send_start(struct dvsi_call *c, struct binding *xb, int dst_ep, message *m,
+           long to_ms)
 {
-    struct dvst_table *t;
-    struct binding *b;
-    struct timespec dl;
-    int has_dl;
-    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    int rc = begin_call(c, xb, m, to_ms);
     if (rc < 0)
         return rc;
+    struct dvst_table *t = c->t;
+    struct binding *b = c->b;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
     dvst_lock(t);
@@ -284,7 +338,7 @@ do_send(int dst_ep, message *m, long to_ms)
         if ((rc = queue_remote(t, me, dst, m, CMD_SEND_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
-        return finish(t, b, NULL, has_dl ? &dl : NULL, NULL);
+        return park(c, NULL, NULL);
     }
     if (dvsi_ready_for(dst, b->ep)) {
         if (DVST_TRACING(t))
@@ -299,22 +353,21 @@ do_send(int dst_ep, message *m, long to_ms)
     }
     enqueue(t, me, dst, m, SENDING);
     dvst_unlock(t);
-    return finish(t, b, dst, has_dl ? &dl : NULL, NULL);
+    return park(c, dst, NULL);
 out:
     dvst_unlock(t);
     return rc;
 }
 
 static int
-do_receive(int src_ep, message *m, long to_ms, int rcvrqst)
+receive_start(struct dvsi_call *c, struct binding *xb, int src_ep,
+              message *m, long to_ms, int rcvrqst)
 {
-    struct dvst_table *t;
-    struct binding *b;
-    struct timespec dl;
-    int has_dl;
-    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    int rc = begin_call(c, xb, m, to_ms);
     if (rc < 0)
         return rc;
+    struct dvst_table *t = c->t;
+    struct binding *b = c->b;
     struct dvst_slot *me = b->slot, *src = NULL;
     src_ep = resolve_self(b, src_ep);
     dvst_lock(t);
@@ -349,28 +402,22 @@ do_receive(int src_ep, message *m, long to_ms, int rcvrqst)
                           atomic_load(&me->rts_flags) | RECEIVING,
                           memory_order_relaxed);
     dvst_unlock(t);
-    rc = finish(t, b, src ? src : b->last_peer, has_dl ? &dl : NULL, m);
-    if (rc == OK) {
-        struct dvst_slot *from;
-        if (proc_lookup(t, b->dcid, m->m_source, &from) == OK)
-            b->last_peer = from;
-    }
-    return rc;
+    c->receive = 1;
+    return park(c, src ? src : b->last_peer, m);
 out:
     dvst_unlock(t);
     return rc;
 }
 
 static int
-do_sendrec(int dst_ep, message *m, long to_ms)
+sendrec_start(struct dvsi_call *c, struct binding *xb, int dst_ep,
+              message *m, long to_ms)
 {
-    struct dvst_table *t;
-    struct binding *b;
-    struct timespec dl;
-    int has_dl;
-    int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
+    int rc = begin_call(c, xb, m, to_ms);
     if (rc < 0)
         return rc;
+    struct dvst_table *t = c->t;
+    struct binding *b = c->b;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
     dvst_lock(t);
@@ -388,7 +435,7 @@ do_sendrec(int dst_ep, message *m, long to_ms)
         me->getfrom = dst_ep;
         me->misc_flags |= MIS_SENDREC;
         dvst_unlock(t);
-        return finish(t, b, NULL, has_dl ? &dl : NULL, m);
+        return park(c, NULL, m);
     }
     uint32_t flags = RECEIVING;
     if (dvsi_ready_for(dst, b->ep)) {
@@ -413,22 +460,22 @@ do_sendrec(int dst_ep, message *m, long to_ms)
     atomic_store_explicit(&me->rts_flags, atomic_load(&me->rts_flags) | flags,
                           memory_order_relaxed);
     dvst_unlock(t);
-    return finish(t, b, dst, has_dl ? &dl : NULL, m);
+    return park(c, dst, m);
 out:
     dvst_unlock(t);
     return rc;
 }
 
 static int
-do_reply(int dst_ep, message *m)
+reply_start(struct dvsi_call *c, struct binding *xb, int dst_ep, message *m)
 {
-    struct dvst_table *t;
-    struct binding *b;
-    int rc = proc_enter(&t, &b);
+    int rc = enter(c, xb);
     if (rc < 0)
         return rc;
     if (!m)
         return EMOLINVAL;
+    struct dvst_table *t = c->t;
+    struct binding *b = c->b;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
     dvst_lock(t);
@@ -451,7 +498,7 @@ do_reply(int dst_ep, message *m)
         if ((rc = queue_remote(t, me, dst, m, CMD_REPLY_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
-        return finish(t, b, NULL, NULL, NULL);
+        return park(c, NULL, NULL);
     }
     if (DVST_TRACING(t))
         dvst_trace_msg(t, DVST_OP_REPLY, me, b->ep, dst, m->m_type, 0);
@@ -463,13 +510,14 @@ out:
 }
 
 static int
-do_notify(int src_nr_override, int dst_ep, long value)
+notify_start(struct dvsi_call *c, struct binding *xb, int src_nr_override,
+             int dst_ep, long value)
 {
-    struct dvst_table *t;
-    struct binding *b;
-    int rc = proc_enter(&t, &b);
+    int rc = enter(c, xb);
     if (rc < 0)
         return rc;
+    struct dvst_table *t = c->t;
+    struct binding *b = c->b;
     struct dvst_slot *me = b->slot, *dst, *from = me;
     const dc_usr_t *dc = &t->dcs[b->dcid].usr;
     dst_ep = resolve_self(b, dst_ep);
@@ -505,7 +553,7 @@ do_notify(int src_nr_override, int dst_ep, long value)
         if ((rc = queue_remote(t, me, dst, &n, CMD_NTFY_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
-        return finish(t, b, NULL, NULL, NULL);
+        return park(c, NULL, NULL);
     }
     if (dvsi_ready_for(dst, from->endpoint) &&
         !(dst->misc_flags & (MIS_RCVRQST | MIS_SENDREC))) {
@@ -529,6 +577,122 @@ do_notify(int src_nr_override, int dst_ep, long value)
 out:
     dvst_unlock(t);
     return rc;
+}
+
+/* The blocking calls: start, then wait in proc_wait if needed. */
+#define RUN(start_expr)                                 \
+    __extension__({                                     \
+        struct dvsi_call _c;                            \
+        int _rc = (start_expr);                         \
+        _rc == DVSI_PENDING ? finish(&_c) : _rc;        \
+    })
+#define do_send(dst, m, to) RUN(send_start(&_c, NULL, dst, m, to))
+#define do_receive(src, m, to, rq) RUN(receive_start(&_c, NULL, src, m, to, rq))
+#define do_sendrec(dst, m, to) RUN(sendrec_start(&_c, NULL, dst, m, to))
+#define do_reply(dst, m) RUN(reply_start(&_c, NULL, dst, m))
+#define do_notify(src_nr, dst, value) RUN(notify_start(&_c, NULL, src_nr, dst, value))
+
+/* ---- ipc_split.h ---- */
+
+static int
+trace_call(int op, long to_ms)
+{
+    int timed = to_ms != TIMEOUT_FOREVER;
+    switch (op) {
+    case DVSI_SEND: return timed ? DVST_CALL_SEND_T : DVST_CALL_SEND;
+    case DVSI_RECEIVE: return timed ? DVST_CALL_RECEIVE_T : DVST_CALL_RECEIVE;
+    case DVSI_SENDREC: return timed ? DVST_CALL_SENDREC_T : DVST_CALL_SENDREC;
+    case DVSI_RCVRQST: return timed ? DVST_CALL_RCVRQST_T : DVST_CALL_RCVRQST;
+    case DVSI_REPLY: return timed ? DVST_CALL_REPLY_T : DVST_CALL_REPLY;
+    default: return DVST_CALL_NOTIFY;
+    }
+}
+
+/* done records a failure in the trace, as DVST_TRACE_RET does for the
+ * public calls. */
+static int
+done(struct dvsi_call *c, int rc)
+{
+    if (__builtin_expect(rc < 0, 0))
+        dvst_trace_fail_as(c->b && c->b->slot ? c->b : NULL, c->call,
+                           c->ep, rc);
+    return rc;
+}
+
+int
+dvsi_start(struct dvsi_call *c, struct binding *b, int op, int ep,
+           message *m, long to_ms)
+{
+    int rc;
+    c->b = NULL;
+    switch (op) {
+    case DVSI_SEND: rc = send_start(c, b, ep, m, to_ms); break;
+    case DVSI_RECEIVE: rc = receive_start(c, b, ep, m, to_ms, 0); break;
+    case DVSI_SENDREC: rc = sendrec_start(c, b, ep, m, to_ms); break;
+    case DVSI_RCVRQST: rc = receive_start(c, b, ANY, m, to_ms, 1); break;
+    case DVSI_REPLY: rc = reply_start(c, b, ep, m); break;
+    case DVSI_NOTIFY: rc = notify_start(c, b, SELF, ep, 0); break;
+    default: return EMOLBADCALL;
+    }
+    c->call = trace_call(op, to_ms);
+    c->ep = op == DVSI_RCVRQST ? ANY : ep;
+    return rc == DVSI_PENDING ? rc : done(c, rc);
+}
+
+_Atomic uint32_t *
+dvsi_doorbell(const struct dvsi_call *c)
+{
+    return &c->b->slot->wake;
+}
+
+int
+dvsi_arm(struct dvsi_call *c, uint32_t *val)
+{
+    return proc_wait_arm(c->b->slot, val);
+}
+
+void
+dvsi_disarm(struct dvsi_call *c)
+{
+    proc_wait_disarm(c->b->slot);
+}
+
+static int
+expired(const struct dvsi_call *c)
+{
+    if (!c->has_dl)
+        return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > c->dl.tv_sec ||
+           (now.tv_sec == c->dl.tv_sec && now.tv_nsec >= c->dl.tv_nsec);
+}
+
+int
+dvsi_check(struct dvsi_call *c)
+{
+    if (atomic_load_explicit(&c->b->slot->rts_flags, memory_order_acquire) &
+        BLOCKED_MASK)
+        return expired(c) ? done(c, expire(c)) : DVSI_PENDING;
+    return done(c, collect(c));
+}
+
+int
+dvsi_wait(struct dvsi_call *c)
+{
+    return done(c, finish(c));
+}
+
+long
+dvsi_remaining_ms(const struct dvsi_call *c)
+{
+    if (!c->has_dl)
+        return -1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ns = (c->dl.tv_sec - now.tv_sec) * 1000000000L +
+              (c->dl.tv_nsec - now.tv_nsec);
+    return ns <= 0 ? 0 : (ns + 999999) / 1000000;
 }
 
 #define TR DVST_TRACE_RET

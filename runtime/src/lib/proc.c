@@ -91,12 +91,31 @@ proc_set_binding(int thread, struct dvst_slot *s)
 }
 
 int
+proc_get_binding(struct binding *out)
+{
+    struct binding *b = t_bind.slot ? &t_bind : &g_proc;
+    if (!b->slot)
+        return EMOLNOTBIND;
+    *out = *b;
+    return OK;
+}
+
+int
 proc_enter(struct dvst_table **tp, struct binding **bp)
+{
+    struct binding *b = t_bind.slot ? &t_bind : &g_proc;
+    int rc = proc_enter_binding(tp, b);
+    if (rc == OK)
+        *bp = b;
+    return rc;
+}
+
+int
+proc_enter_binding(struct dvst_table **tp, struct binding *b)
 {
     struct dvst_table *t = proc_table();
     if (!t)
         return EMOLDVSINIT;
-    struct binding *b = t_bind.slot ? &t_bind : &g_proc;
     if (!b->slot)
         return EMOLNOTBIND;
     if (__atomic_load_n(&b->slot->bind_gen, __ATOMIC_ACQUIRE) != b->gen) {
@@ -108,7 +127,6 @@ proc_enter(struct dvst_table **tp, struct binding **bp)
         return EMOLDCNOTRUN;
     atomic_store_explicit(&b->slot->cpu, sched_getcpu(), memory_order_relaxed);
     *tp = t;
-    *bp = b;
     return OK;
 }
 
@@ -227,4 +245,28 @@ proc_wait(struct binding *b, struct dvst_slot *peer,
         /* EINTR: a signal handler ran; like SA_RESTART we keep waiting
          * (runtime/README.md, differences from the kernel module). */
     }
+}
+
+int
+proc_wait_arm(struct dvst_slot *me, uint32_t *val)
+{
+    /* The same Dekker pairing as proc_wait: publish "asleep" first, then
+     * re-read the flags; a waker that cleared them after our read sees
+     * sleeping and enters the kernel to wake the doorbell's waiters. */
+    uint32_t w = atomic_load(&me->wake);
+    atomic_store_explicit(&me->slept_on, w, memory_order_relaxed);
+    atomic_store(&me->sleeping, 1);
+    if (!blocked(me)) {
+        atomic_store(&me->sleeping, 0);
+        return 0;
+    }
+    *val = w;
+    return 1;
+}
+
+void
+proc_wait_disarm(struct dvst_slot *me)
+{
+    atomic_store(&me->sleeping, 0);
+    atomic_store_explicit(&me->cpu, sched_getcpu(), memory_order_relaxed);
 }

@@ -30,6 +30,14 @@ void proc_forget_node(void);
  * its binding; < 0 is the error to return. */
 int proc_enter(struct dvst_table **t, struct binding **b);
 
+/* proc_enter_binding is proc_enter with an explicit binding: the calls of
+ * ipc_split.h, made by a thread (the addon's event loop) on behalf of an
+ * endpoint whose binding belongs to another thread. A stale b is zeroed. */
+int proc_enter_binding(struct dvst_table **t, struct binding *b);
+/* proc_get_binding copies the calling thread's binding (its mnx_tbind one,
+ * else the process's); EMOLNOTBIND if it has none. */
+int proc_get_binding(struct binding *out);
+
 /* proc_set_binding records a new binding for the process (thread == 0) or
  * the calling thread (thread == 1). */
 void proc_set_binding(int thread, struct dvst_slot *s);
@@ -54,4 +62,12 @@ int proc_deadline(long to_ms, struct timespec *deadline, int *has);
  * CPU. */
 int proc_wait(struct binding *b, struct dvst_slot *peer,
               const struct timespec *deadline);
+/* proc_wait_arm and proc_wait_disarm are proc_wait's sleep protocol for
+ * a waiter that sleeps somewhere else than in futex_wait (an io_uring
+ * FUTEX_WAIT watched by an event loop): arm returns 0 if the caller is no
+ * longer blocked, else 1 with *val, the doorbell value to wait on; the
+ * slot then counts as asleep (wakers enter the kernel) until disarm, which
+ * the waiter calls once its wait has completed. */
+int proc_wait_arm(struct dvst_slot *me, uint32_t *val);
+void proc_wait_disarm(struct dvst_slot *me);
 #endif /* DVS_PROC_H */

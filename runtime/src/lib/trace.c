@@ -158,13 +158,18 @@ dvst_trace_fail(int call, int peer, int rc)
 {
     struct dvst_table *t;
     struct binding *b;
-    int self = NONE, dc = 0;
-    if (proc_enter(&t, &b) == OK) {
-        self = b->ep;
-        dc = b->dcid;
-    } else if (!(t = proc_table())) {
+    if (proc_enter(&t, &b) == OK)
+        return dvst_trace_fail_as(b, call, peer, rc);
+    return dvst_trace_fail_as(NULL, call, peer, rc);
+}
+
+int
+dvst_trace_fail_as(const struct binding *b, int call, int peer, int rc)
+{
+    struct dvst_table *t = proc_table();
+    int self = b ? b->ep : NONE, dc = b ? b->dcid : 0;
+    if (!t)
         return rc;
-    }
     if (!DVST_TRACING(t))
         return rc;
     int op = rc == EMOLTIMEDOUT || rc == EMOLAGAIN ? DVST_OP_TIMEOUT

@@ -109,6 +109,10 @@ void dvst_trace_op(struct dvst_table *t, int op, int dc, int src, int dst,
  * endpoint peer (takes the lock; does nothing when tracing is off).
  * Returns rc. */
 int dvst_trace_fail(int call, int peer, int rc);
+/* dvst_trace_fail_as is dvst_trace_fail for a call made with an explicit
+ * binding (ipc_split.h); b NULL: an unbound caller. */
+struct binding;
+int dvst_trace_fail_as(const struct binding *b, int call, int peer, int rc);
 /* DVST_TRACE_RET wraps a public call's return value: one branch on the
  * result; the flag is only looked at when the call failed. */
 #define DVST_TRACE_RET(call, peer, expr)                            \
