@@ -28,8 +28,8 @@
  * not a test).
  *
  * Usage: bench_cluster [--quick] [--place free,one,two] [--rt-only]
- *        [--ours-only]   (DVSD=path overrides the built dvsd; the last two
- *        options leave rows out, for profiling)
+ *        [--ours-only] [--senders K]   (DVSD=path overrides the built
+ *        dvsd; the last three options leave rows out, for profiling)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -53,7 +54,7 @@
 
 #define MSG 48
 #define MAXK 16
-static int quick, ours_only, rt_only;
+static int quick, ours_only, rt_only, only_k;
 static char dir0[128], dir1[128], secret[160];
 static pid_t d0, d1;
 
@@ -538,6 +539,10 @@ start_dvsd(int id, const char *dir, int port, int peer_port)
     snprintf(nid, sizeof(nid), "%d", id);
     pid_t p = fork();
     if (p == 0) {
+        /* A harness that dies must not leave its daemons behind (they
+         * also hold its stdout). */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
         execl(dvsd_path(), "dvsd", "--dir", dir, "--node-id", nid, "--dc",
               "0:bench:64:8:16:0,1", "--listen", listen_on, "--peer", peer,
@@ -695,11 +700,13 @@ ours_rt(int n, struct rt *r)
 }
 
 /* Ours, one-way: k senders on node 1, each a rendezvous send (returns
- * once node 0's receiver took the message), to one receive loop. *ctx
- * gets the context switches per message of the two daemons and the
- * receiver together. */
+ * once node 0's receiver took the message), to one receive loop; with
+ * local set, the senders are on node 0 too (no daemon, no network: the
+ * floor that sleeping rendezvous senders set, same placement). *ctx gets
+ * the context switches per message of every process (senders, receiver,
+ * both daemons). */
 static double
-ours_stream(int k, double seconds, double *ctx)
+ours_stream(int k, double seconds, double *ctx, int local)
 {
     pid_t srv = ours_server(0);
     if (srv < 0)
@@ -712,8 +719,10 @@ ours_stream(int k, double seconds, double *ctx)
         snd[i] = fork();
         if (snd[i] == 0) {
             pin_self(1);
-            use_node(dir1);
-            if (bind_retry(20 + i) < 0)
+            use_node(local ? dir0 : dir1);
+            /* 40+: node 0 keeps surrogates of node 1's 20+ */
+            int ep = (local ? 40 : 20) + i;
+            if (bind_retry(ep) < 0)
                 _exit(1);
             message m = {0};
             double end = t0 + seconds * 1e6;
@@ -722,6 +731,9 @@ ours_stream(int k, double seconds, double *ctx)
                     _exit(2);
                 __atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
             }
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            __atomic_add_fetch(count + 1, ru.ru_nvcsw + ru.ru_nivcsw, __ATOMIC_RELAXED);
             _exit(0);
         }
     }
@@ -735,9 +747,9 @@ ours_stream(int k, double seconds, double *ctx)
     long c1 = ctx_of(d0) + ctx_of(d1) + ctx_of(srv);
     kill(srv, SIGKILL);
     waitpid(srv, NULL, 0);
-    long n = *count;
+    long n = count[0], sctx = count[1];
     munmap(count, 4096);
-    *ctx = n ? (double)(c1 - c0) / n : 0;
+    *ctx = n ? (double)(c1 - c0 + sctx) / n : 0;
     if (failed) {
         fprintf(stderr, "bench_cluster: a sender failed (%d senders)\n", k);
         return -1;
@@ -767,6 +779,8 @@ main(int argc, char **argv)
             quick = 1;
         } else if (!strcmp(argv[i], "--ours-only")) {
             ours_only = 1; /* for profiling: no baseline rows */
+        } else if (!strcmp(argv[i], "--senders") && i + 1 < argc) {
+            only_k = atoi(argv[++i]); /* one throughput row: 1, 4 or 16 */
         } else if (!strcmp(argv[i], "--rt-only")) {
             rt_only = 1; /* round trips only, no throughput rows */
         } else if (!strcmp(argv[i], "--place") && i + 1 < argc) {
@@ -784,7 +798,7 @@ main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: bench_cluster [--quick] [--place free,one,two] "
-                            "[--rt-only] [--ours-only]\n");
+                            "[--rt-only] [--ours-only] [--senders K]\n");
             return 2;
         }
     }
@@ -815,7 +829,7 @@ main(int argc, char **argv)
            cpu_a, cpu_a, cpu_b);
     int fail = 0;
     struct rt tr[3], rr[3], orr[3];
-    double traw[3][3], tack[3][3], tours[3][3], tctx[3][3];
+    double traw[3][3], tack[3][3], tours[3][3], tctx[3][3], tloc[3][3];
     for (place = 0; place < 3; place++) {
         if (!want[place])
             continue;
@@ -837,20 +851,27 @@ main(int argc, char **argv)
         print_rt("ours: remote sendrec (client, 2 dvsd, server)", &orr[place]);
         if (rt_only)
             continue;
-        printf("\n[%s] one-way 48-byte msgs/s %10s %12s %10s %7s %9s %8s\n", place_name[place],
-               "raw TCP", "TCP+ack", "ours", "ratio", "vs +ack", "ctx/msg");
+        printf("\n[%s] one-way 48-byte msgs/s %10s %12s %10s %10s %7s %9s %8s\n", place_name[place],
+               "raw TCP", "TCP+ack", "local", "ours", "ratio", "vs +ack", "ctx/msg");
         for (int j = 0, k = 1; k <= MAXK; k *= 4, j++) {
+            if (only_k && k != only_k) {
+                tours[place][j] = -2;
+                continue;
+            }
             traw[place][j] = ours_only ? 1 : tcp_stream(k, secs);
             tack[place][j] = ours_only ? 1 : tcp_acked(k, secs);
-            tours[place][j] = ours_stream(k, secs, &tctx[place][j]);
-            if (tours[place][j] < 0) {
+            double lctx;
+            tloc[place][j] = ours_stream(k, secs, &lctx, 1);
+            tours[place][j] = ours_stream(k, secs, &tctx[place][j], 0);
+            if (tours[place][j] < 0 || tloc[place][j] < 0) {
                 fail = 1;
                 printf("  %-2d sender%s %24s %11.0f %12.0f %10s\n", k, k > 1 ? "s" : " ", "",
                        traw[place][j], tack[place][j], "FAILED");
                 continue;
             }
-            printf("  %-2d sender%s %24s %11.0f %12.0f %10.0f %6.0f%% %8.0f%% %8.2f\n", k,
-                   k > 1 ? "s" : " ", "", traw[place][j], tack[place][j], tours[place][j],
+            printf("  %-2d sender%s %24s %11.0f %12.0f %10.0f %10.0f %6.0f%% %8.0f%% %8.2f\n", k,
+                   k > 1 ? "s" : " ", "", traw[place][j], tack[place][j], tloc[place][j],
+                   tours[place][j],
                    100 * tours[place][j] / traw[place][j], 100 * tours[place][j] / tack[place][j],
                    tctx[place][j]);
         }
@@ -866,6 +887,8 @@ main(int argc, char **argv)
                place_name[place], om <= 2 * tm ? "PASS" : "MISS", om, tm, om / tm,
                rr[place].ok ? rr[place].med / tm : 0);
         for (int j = 0, k = 1; !rt_only && k <= MAXK; k *= 4, j++) {
+            if (tours[place][j] < 0)
+                continue;
             double q = tours[place][j] / traw[place][j];
             printf("  [%s] %s  remote throughput, %2d sender%s >= 50%% of raw TCP   %.0f%%\n",
                    place_name[place], q >= 0.5 ? "PASS" : "MISS", k, k > 1 ? "s" : " ", 100 * q);
