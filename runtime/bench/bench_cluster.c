@@ -611,12 +611,6 @@ ours_place(void)
 {
     pin_pid(d0, 0);
     pin_pid(d1, 1);
-    /* Experiment knob: BENCH_DVSD_BATCH=1 runs both daemons SCHED_BATCH. */
-    if (getenv("BENCH_DVSD_BATCH")) {
-        struct sched_param sp = {0};
-        sched_setscheduler(d0, SCHED_BATCH, &sp);
-        sched_setscheduler(d1, SCHED_BATCH, &sp);
-    }
 }
 
 /* bind_retry binds endpoint ep in DC 0, retrying for 2 s while the

@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -719,11 +718,6 @@ proxy_event(unsigned tag, unsigned events)
         char buf[256];
         while (read(fifo_fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
             ;
-        static int yield_on = -1;
-        if (yield_on < 0)
-            yield_on = getenv("DVSD_YIELD") != NULL;
-        if (yield_on)
-            sched_yield();
     } else if (tag == PX_TAG_LISTEN) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
