@@ -158,6 +158,32 @@ ctx_of(pid_t pid)
     return sum;
 }
 
+/* cpu_of: CPU time of every thread of pid so far, in µs (schedstat). */
+static double
+cpu_of(pid_t pid)
+{
+    char path[320];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    double sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        unsigned long long ns;
+        if (f && fscanf(f, "%llu", &ns) == 1)
+            sum += ns / 1e3;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return sum;
+}
+
 /* A rendezvous between the timed child and the harness, outside the timed
  * loop: the child says "at mark" and waits until the harness has sampled
  * the counters. */
@@ -202,7 +228,7 @@ mark_close(struct mark *k)
 struct rt {
     int ok, np;
     double med, p99;
-    double ctx[MAXP];
+    double ctx[MAXP], cpu[MAXP]; /* per round trip: switches, CPU µs */
     const char *who[MAXP];
 };
 
@@ -246,18 +272,21 @@ run_timed(int n, int (*init)(void *), int (*rt_fn)(void *), void *arg, pid_t *pi
     }
     pids[0] = c;
     long before[MAXP] = {0}, after[MAXP] = {0};
+    double cb[MAXP] = {0}, ca[MAXP] = {0};
     int ok = mark_parent(&k) == 0;
     for (int i = 0; ok && i < np; i++)
-        before[i] = ctx_of(pids[i]);
+        before[i] = ctx_of(pids[i]), cb[i] = cpu_of(pids[i]);
     ok = ok && mark_parent(&k) == 0;
     for (int i = 0; ok && i < np; i++)
-        after[i] = ctx_of(pids[i]);
+        after[i] = ctx_of(pids[i]), ca[i] = cpu_of(pids[i]);
     int st;
     waitpid(c, &st, 0);
     r->ok = ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     r->np = np;
-    for (int i = 0; i < np; i++)
+    for (int i = 0; i < np; i++) {
         r->ctx[i] = (double)(after[i] - before[i]) / n;
+        r->cpu[i] = (ca[i] - cb[i]) / n;
+    }
     if (r->ok)
         stats(v, n, &r->med, &r->p99);
     munmap(v, sizeof(double) * (size_t)n);
@@ -761,6 +790,12 @@ print_rt(const char *name, const struct rt *r)
     printf("  %-52s %9.2f %9.2f %7.2f  (", name, r->med, r->p99, rt_ctx_total(r));
     for (int i = 0; i < r->np; i++)
         printf("%s%s %.2f", i ? ", " : "", r->who[i], r->ctx[i]);
+    double tot = 0;
+    for (int i = 0; i < r->np; i++)
+        tot += r->cpu[i];
+    printf(")\n  %52s CPU us/RT %.1f (", "", tot);
+    for (int i = 0; i < r->np; i++)
+        printf("%s%s %.1f", i ? ", " : "", r->who[i], r->cpu[i]);
     printf(")\n");
 }
 
