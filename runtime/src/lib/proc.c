@@ -197,6 +197,11 @@ peer_runs_elsewhere(struct dvst_slot *me, struct dvst_slot *peer)
 {
     if (!peer || peer == me || g_ncpus < 2 || dvst_asleep(peer))
         return 0;
+    /* A remote peer's surrogate has no owner running anywhere: what we
+     * wait for comes through our node's daemon after a network hop, and
+     * a spin only takes the CPU that daemon may need. */
+    if (atomic_load_explicit(&peer->rts_flags, memory_order_relaxed) & REMOTE)
+        return 0;
     return atomic_load_explicit(&peer->cpu, memory_order_relaxed) !=
            atomic_load_explicit(&me->cpu, memory_order_relaxed);
 }
