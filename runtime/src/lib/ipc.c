@@ -20,7 +20,8 @@ int
 dvsi_ready_for(const struct dvst_slot *x, int c)
 {
     uint32_t f = atomic_load_explicit(&x->rts_flags, memory_order_relaxed);
-    return (f & RECEIVING) && !(f & SENDING) &&
+    /* A migrating endpoint takes nothing: its callers wait (WAITMIGR). */
+    return (f & RECEIVING) && !(f & (SENDING | MIGRATING)) &&
            (x->getfrom == ANY || x->getfrom == c);
 }
 
@@ -60,7 +61,11 @@ enqueue(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
 static struct dvst_slot *
 dvsi_first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
 {
-    if (me->nqueued <= 0)
+    /* A migrating endpoint's queue is flushed to its new home at the
+     * commit (or resumes at a rollback): nothing is taken meanwhile. */
+    if (me->nqueued <= 0 || (atomic_load_explicit(&me->rts_flags,
+                                                  memory_order_relaxed) &
+                             MIGRATING))
         return NULL;
     const dc_usr_t *dc = &t->dcs[me->dcid].usr;
     struct dvst_slot *best = NULL;
@@ -68,6 +73,12 @@ dvsi_first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
         struct dvst_slot *s = dvst_slot(t, me->dcid, p);
         uint32_t f = atomic_load_explicit(&s->rts_flags, memory_order_relaxed);
         if (!(f & SENDING) || s->sendto != me->endpoint)
+            continue;
+        /* A local caller whose request went to another node (px_cmd) is
+         * not queued here, even though its endpoint may have migrated here
+         * since: it waits for that node's answer (an EMOLMIGRATE one makes
+         * it replay). */
+        if (s->px_cmd && !(f & REMOTE))
             continue;
         if (src != ANY && s->endpoint != src)
             continue;
@@ -173,7 +184,7 @@ cancel(struct dvst_table *t, struct dvst_slot *me)
      * its late acknowledgement finds nobody waiting and is dropped. */
     me->px_cmd = 0;
     f &= ~RMTOPER;
-    me->sendto = me->getfrom = NONE;
+    me->sendto = me->getfrom = me->waitmigr = NONE;
     me->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
     atomic_store(&me->rts_flags, f & ~BLOCKED_MASK);
 }
@@ -199,6 +210,23 @@ finish(struct dvst_table *t, struct binding *b, struct dvst_slot *peer,
     if (rc == OK && into)
         *into = me->msg;
     return rc;
+}
+
+/* park_migr blocks the caller in WAITMIGR until dst_ep's migration is
+ * committed or rolled back (lock held on entry, released). It returns
+ * EMOLMIGRATE when the call must be replayed against the endpoint's new
+ * (or old) location, like the original's `goto send_replay`. */
+static int
+park_migr(struct dvst_table *t, struct binding *b, int dst_ep,
+          const struct timespec *deadline)
+{
+    struct dvst_slot *me = b->slot;
+    me->waitmigr = dst_ep;
+    atomic_store_explicit(&me->rts_flags,
+                          atomic_load(&me->rts_flags) | WAITMIGR,
+                          memory_order_relaxed);
+    dvst_unlock(t);
+    return finish(t, b, NULL, deadline, NULL);
 }
 
 static int
@@ -246,6 +274,21 @@ queue_remote(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
     return OK;
 }
 
+/* migrating: is the destination in the middle of a migration? */
+static int
+migrating(const struct dvst_slot *dst)
+{
+    return atomic_load_explicit(&dst->rts_flags, memory_order_relaxed) &
+           MIGRATING;
+}
+
+/* A call is replayed after each migration of its destination, and after
+ * each EMOLMIGRATE refusal of a node the endpoint has left. Nodes that
+ * disagree forever on where an endpoint is (a migration that did not run
+ * on every node) would bounce a call endlessly: after this many replays
+ * the caller gets EMOLMIGRATE. */
+#define MAX_REPLAYS 64
+
 /* begin_call checks what every message-passing call shares: the caller is
  * bound in a running DC, its message buffer exists, its timeout is valid
  * (turned into an absolute deadline). */
@@ -267,15 +310,24 @@ do_send(int dst_ep, message *m, long to_ms)
     struct dvst_table *t;
     struct binding *b;
     struct timespec dl;
-    int has_dl;
+    int has_dl, replays = 0;
     int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
     if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
+replay:
     dvst_lock(t);
     if ((rc = dst_slot(t, b, dst_ep, EMOLDSTDIED, &dst)) < 0)
         goto out;
+    if (migrating(dst)) {
+        if (to_ms == TIMEOUT_NOWAIT) {
+            rc = EMOLAGAIN;
+            goto out;
+        }
+        rc = park_migr(t, b, dst_ep, has_dl ? &dl : NULL);
+        goto done;
+    }
     if (is_remote(dst)) {
         if (to_ms == TIMEOUT_NOWAIT) {
             rc = EMOLAGAIN; /* a remote rendezvous always waits */
@@ -284,7 +336,8 @@ do_send(int dst_ep, message *m, long to_ms)
         if ((rc = queue_remote(t, me, dst, m, CMD_SEND_MSG, SENDING)) < 0)
             goto out;
         dvst_unlock(t);
-        return finish(t, b, NULL, has_dl ? &dl : NULL, NULL);
+        rc = finish(t, b, NULL, has_dl ? &dl : NULL, NULL);
+        goto done;
     }
     if (dvsi_ready_for(dst, b->ep)) {
         if (DVST_TRACING(t))
@@ -299,7 +352,11 @@ do_send(int dst_ep, message *m, long to_ms)
     }
     enqueue(t, me, dst, m, SENDING);
     dvst_unlock(t);
-    return finish(t, b, dst, has_dl ? &dl : NULL, NULL);
+    rc = finish(t, b, dst, has_dl ? &dl : NULL, NULL);
+done:
+    if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS)
+        goto replay; /* the endpoint moved (or stayed): send again */
+    return rc;
 out:
     dvst_unlock(t);
     return rc;
@@ -367,15 +424,24 @@ do_sendrec(int dst_ep, message *m, long to_ms)
     struct dvst_table *t;
     struct binding *b;
     struct timespec dl;
-    int has_dl;
+    int has_dl, replays = 0;
     int rc = begin_call(&t, &b, m, to_ms, &dl, &has_dl);
     if (rc < 0)
         return rc;
     struct dvst_slot *me = b->slot, *dst;
     dst_ep = resolve_self(b, dst_ep);
+replay:
     dvst_lock(t);
     if ((rc = dst_slot(t, b, dst_ep, EMOLDEADSRCDST, &dst)) < 0)
         goto out;
+    if (migrating(dst)) {
+        if (to_ms == TIMEOUT_NOWAIT) {
+            rc = EMOLAGAIN;
+            goto out;
+        }
+        rc = park_migr(t, b, dst_ep, has_dl ? &dl : NULL);
+        goto done;
+    }
     if (is_remote(dst)) {
         /* No acknowledgement for a remote sendrec: the reply is one. */
         if (to_ms == TIMEOUT_NOWAIT) {
@@ -388,7 +454,8 @@ do_sendrec(int dst_ep, message *m, long to_ms)
         me->getfrom = dst_ep;
         me->misc_flags |= MIS_SENDREC;
         dvst_unlock(t);
-        return finish(t, b, NULL, has_dl ? &dl : NULL, m);
+        rc = finish(t, b, NULL, has_dl ? &dl : NULL, m);
+        goto done;
     }
     uint32_t flags = RECEIVING;
     if (dvsi_ready_for(dst, b->ep)) {
@@ -413,7 +480,12 @@ do_sendrec(int dst_ep, message *m, long to_ms)
     atomic_store_explicit(&me->rts_flags, atomic_load(&me->rts_flags) | flags,
                           memory_order_relaxed);
     dvst_unlock(t);
-    return finish(t, b, dst, has_dl ? &dl : NULL, m);
+    rc = finish(t, b, dst, has_dl ? &dl : NULL, m);
+done:
+    /* m still holds the request: only a reply (OK) overwrites it. */
+    if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS)
+        goto replay;
+    return rc;
 out:
     dvst_unlock(t);
     return rc;
@@ -472,7 +544,9 @@ do_notify(int src_nr_override, int dst_ep, long value)
         return rc;
     struct dvst_slot *me = b->slot, *dst, *from = me;
     const dc_usr_t *dc = &t->dcs[b->dcid].usr;
+    int replays = 0;
     dst_ep = resolve_self(b, dst_ep);
+replay:
     dvst_lock(t);
     if (src_nr_override != SELF) {
         /* mnx_ntfy_value names the notifying system slot explicitly. */
@@ -497,6 +571,13 @@ do_notify(int src_nr_override, int dst_ep, long value)
     if (dst == from) {
         rc = EMOLENDPOINT;
         goto out;
+    }
+    if (migrating(dst)) {
+        /* Its pending bits would stay behind on the old home: wait. */
+        rc = park_migr(t, b, dst_ep, NULL);
+        if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS)
+            goto replay;
+        return rc;
     }
     if (is_remote(dst)) {
         /* Fire and forget: released once the proxy has taken it. */
