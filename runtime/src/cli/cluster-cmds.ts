@@ -36,7 +36,10 @@ export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.j
   dvs link cut|restore A B [FILE]
                               cut or restore the link between nodes A and B (fault injection:
                               callers blocked on the other node get EMOLNOTCONN)
-  dvs migrate EP NODE [FILE]  move endpoint EP to NODE (needs migration in dvsd)
+  dvs migrate EP NODE [--dc N] [FILE]
+                              live migration of endpoint EP to NODE (id or name): callers wait
+                              and are replayed there; the program restarts on NODE (its state
+                              is its own to hand over)
 Without FILE the commands act on the running cluster (./dvs.json's, or the only one running;
 --cluster NAME picks one).`;
 
@@ -247,9 +250,12 @@ function formatStatus(s: ClusterStatus, c: Cluster): string {
     ]);
   }
   out.push(table(nodeRows), '');
-  const epRows = [['ENDPOINT', 'EP', 'DC', 'NODE', 'STATE', 'PID', 'DOING']];
+  const epRows = [['ENDPOINT', 'EP', 'DC', 'NODE', 'STATE', 'PID', 'DOING', 'BACKUPS']];
   for (const e of s.endpoints) {
-    epRows.push([e.name, String(e.number), String(e.dc), nodeName(e.node), e.state, e.pid ? String(e.pid) : '-', e.describe]);
+    // A migrated endpoint, or one a backup took over, runs away from its dvs.json node.
+    const where = nodeName(e.node) + (e.declaredNode !== undefined ? ` (dvs.json: ${nodeName(e.declaredNode)})` : '');
+    const backups = e.backups?.map((b) => `${nodeName(b.node)} (pid ${b.pid})`).join(', ') ?? '-';
+    epRows.push([e.name, String(e.number), String(e.dc), where, e.state, e.pid ? String(e.pid) : '-', e.describe, backups]);
   }
   out.push(table(epRows));
   return out.join('\n');
@@ -350,9 +356,12 @@ async function cmdMigrate(argv: string[]): Promise<number> {
     return 1;
   }
   const dest = c.nodes.find((x) => x.name === to) ?? c.nodes.find((x) => String(x.id) === to);
-  if (!dest) throw new CliUsageError(`no node '${to}' in cluster ${c.name}`);
-  const epDc = dc ?? c.config.endpoints.find((e) => e.number === n)?.dc ?? 0;
-  await control.request(from.dir, `migrate ${epDc} ${n} ${dest.id}`);
-  console.log(`endpoint ${n} migrated from ${from.name} to ${dest.name}`);
+  if (!dest) throw new CliUsageError(`no node '${to}' in cluster ${c.name} (nodes: ${c.nodes.map((x) => `${x.id} ${x.name}`).join(', ')})`);
+  const r = await c.migrate(n, dest.id, {
+    ...(dc !== undefined ? { dc } : {}),
+    onProgress: (step, done, total) => console.log(`[${done}/${total}] ${step}`),
+  });
+  const was = c.nodes.find((x) => x.id === r.from)?.name ?? `node ${r.from}`;
+  console.log(`${r.name} (endpoint ${n}) migrated from ${was} to ${dest.name} (pid ${r.pid})`);
   return 0;
 }

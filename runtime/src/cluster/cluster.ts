@@ -55,7 +55,26 @@ export interface ClusterStatus {
     state: 'running' | 'dead' | 'not started';
     pid?: number;
     describe: string;
+    /** Where dvs.json puts it, when it runs elsewhere now (migrated, or taken over by a backup). */
+    declaredNode?: number;
+    /** Standbys (bkupbind) waiting to take the endpoint over: their nodes and pids. */
+    backups?: { node: number; pid: number }[];
   }[];
+}
+
+export interface MigrateOptions {
+  dc?: number;
+  /** One call per step of the migration. */
+  onProgress?(step: string, done: number, total: number): void;
+  /** How long the endpoint may take to become idle (receiving, nobody awaiting its reply); 10 s by default. */
+  idleTimeoutMs?: number;
+}
+
+export interface MigrateResult {
+  name: string;
+  from: number;
+  to: number;
+  pid: number;
 }
 
 export interface UpOptions {
@@ -94,6 +113,8 @@ interface NodeState extends ClusterNodeInfo {
 
 interface ClusterState {
   version: 1;
+  /** Where migrated endpoints live now (endpoint name -> node id); dvs.json's node otherwise. */
+  placement?: Record<string, number>;
   name: string;
   config: string;
   dir: string;
@@ -541,8 +562,12 @@ export class Cluster {
     return path.join(this.state.dir, 'logs', `${name}.exit`);
   }
 
-  private async startProgram(e: DvsEndpoint, inspect?: string): Promise<ProgramState> {
-    const node = this.nodeState(e.node);
+  private async startProgram(
+    e: DvsEndpoint,
+    inspect?: string,
+    how: { node?: number; bind?: (pid: number) => Promise<void>; name?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<ProgramState> {
+    const node = this.nodeState(how.node ?? this.homeOf(e));
     const command = commandFor(this.loaded, e, inspect);
     const logFile = this.logFile(e.name);
     fs.rmSync(this.exitFile(e.name), { force: true });
@@ -558,8 +583,9 @@ export class Cluster {
         cwd: this.loaded.folder,
         logFile,
         // In an Electron host (VS Code desktop) process.execPath is Electron: make it act as Node.
-        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name, ...(process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
+        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name, ...(how.env ?? {}), ...(process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
         ...(node.netns ? { wrap: ['ip', 'netns', 'exec', node.netns] } : {}),
+        ...(how.bind ? { bind: how.bind } : {}),
       });
     } catch (err) {
       throw new Error(`${e.name} on ${node.name}: ${(err as Error).message}`);
@@ -575,7 +601,7 @@ export class Cluster {
         // The cluster was taken down meanwhile.
       }
     });
-    const p: ProgramState = { name: e.name, number: e.number, dc: e.dc, node: e.node, pid, start: procStart(pid), log: logFile, command };
+    const p: ProgramState = { name: e.name, number: e.number, dc: e.dc, node: node.id, pid, start: procStart(pid), log: logFile, command };
     this.state.programs = this.state.programs.filter((x) => x.name !== e.name);
     this.state.programs.push(p);
     this.save();
@@ -664,9 +690,16 @@ export class Cluster {
     }
     const exits = this.exitCodes();
     const endpoints: ClusterStatus['endpoints'] = this.config.endpoints.map((e) => {
-      const node = nodes.find((n) => n.id === e.node);
-      const p = node?.procs.find((x) => x.dc === e.dc && x.endpoint === e.number && !x.flags.includes('REMOTE'));
-      const base = { name: e.name, number: e.number, dc: e.dc, node: e.node };
+      // Where it runs: the node whose table has it local (after a migration
+      // or a takeover that is not dvs.json's node).
+      const local = (n: ClusterStatus['nodes'][number]) => n.procs.find((x) => x.dc === e.dc && x.endpoint === e.number && !x.flags.includes('REMOTE') && x.pid > 0);
+      const node = nodes.find((n) => n.up && local(n)) ?? nodes.find((n) => n.id === this.homeOf(e));
+      const p = node ? local(node) : undefined;
+      const at = node?.id ?? this.homeOf(e);
+      const backups = nodes.flatMap((n) =>
+        n.procs.filter((x) => x.dc === e.dc && x.endpoint === e.number && x.standby && x.pid > 0).map((x) => ({ node: n.id, pid: x.pid })),
+      );
+      const base = { name: e.name, number: e.number, dc: e.dc, node: at, ...(at !== e.node ? { declaredNode: e.node } : {}), ...(backups.length ? { backups } : {}) };
       if (p && p.pid > 0) return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) };
       const launched = this.state.programs.find((x) => x.name === e.name);
       if (node && !node.up) {
@@ -719,7 +752,7 @@ export class Cluster {
   async kill(endpoint: number, dc?: number): Promise<void> {
     this.reload();
     const e = this.endpoint(endpoint, dc);
-    const node = this.nodeState(e.node);
+    const node = this.nodeState(await this.liveHome(e));
     const procs = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
     const p = procs.find((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'));
     const launched = this.state.programs.find((x) => x.name === e.name);
@@ -747,7 +780,8 @@ export class Cluster {
     this.reload();
     const e = this.endpoint(endpoint, dc);
     if (!e.program) throw new Error(`endpoint ${e.number} (${e.name}) has no program in dvs.json`);
-    const node = this.nodeState(e.node);
+    const home = await this.liveHome(e);
+    const node = this.nodeState(home);
     const procs = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
     const p = procs.find((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'));
     const launched = this.state.programs.find((x) => x.name === e.name);
@@ -760,7 +794,7 @@ export class Cluster {
       if (!now.some((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'))) break;
       await delay(20);
     }
-    await this.startProgram(e);
+    await this.startProgram(e, undefined, { node: home });
   }
 
   private pair(a: number, b: number): [NodeState, NodeState] {
@@ -840,11 +874,159 @@ export class Cluster {
     return [...this.state.nodes.map((n) => n.pid), ...this.state.programs.map((p) => p.pid)];
   }
 
-  /** The node an endpoint runs on, from dvs.json. */
+  /** The node an endpoint runs on: dvs.json's, or where it was migrated to. */
   nodeOf(endpoint: number, dc?: number): ClusterNodeInfo {
+    this.reload();
     const e = this.endpoint(endpoint, dc);
-    const n = this.nodeState(e.node);
+    const n = this.nodeState(this.homeOf(e));
     return { id: n.id, name: n.name, dir: n.dir, host: n.host, port: n.port };
+  }
+
+  /** Where the launcher last put an endpoint (dvs.json's node unless migrated). */
+  private homeOf(e: DvsEndpoint): number {
+    return this.state.placement?.[e.name] ?? e.node;
+  }
+
+  /**
+   * Where an endpoint lives now, from the nodes' own tables: the node on
+   * which its slot is local (a takeover by a backup moves it without the
+   * launcher); the launcher's placement when no live node has it.
+   */
+  async liveHome(e: DvsEndpoint): Promise<number> {
+    for (const n of this.state.nodes) {
+      if (!alive(n.pid, n.start)) continue;
+      const procs = await control.ps(n.dir, e.dc).catch(() => [] as control.ProcInfo[]);
+      if (procs.some((p) => p.endpoint === e.number && !p.flags.includes('REMOTE') && p.pid > 0)) return n.id;
+    }
+    return this.homeOf(e);
+  }
+
+  /**
+   * Live migration of an endpoint to another node, as the original's
+   * manager does it (m3ipc-semantics.md §6): migr_start on every node of
+   * its DC (callers from now on wait, WAITMIGR); wait until its process is
+   * idle in receive with no caller awaiting its reply; stop it; start the
+   * endpoint's program on the target node, bound there by migr_commit;
+   * migr_commit on every other node (the old home last). Callers held
+   * meanwhile are replayed to the new node and never see the migration.
+   * On a failure before the new program is bound everything is rolled
+   * back (a program already stopped is started again where it was) and the
+   * error says what failed. The program's state is its own business: the
+   * new process starts fresh unless the program hands it over itself.
+   */
+  async migrate(endpoint: number, to: number, opts: MigrateOptions = {}): Promise<MigrateResult> {
+    this.reload();
+    const e = this.endpoint(endpoint, opts.dc);
+    const label = `${e.name} (endpoint ${e.number})`;
+    if (!e.program) throw new Error(`${label} has no program in dvs.json: there is nothing to start on the target node`);
+    const target = this.nodeState(to);
+    const dc = this.config.dcs.find((d) => d.id === e.dc)!;
+    if (!dc.nodes.includes(to)) throw new Error(`node ${target.name} is not part of DC ${dc.name} (nodes ${dc.nodes.join(', ')}): ${label} cannot live there`);
+    const from = await this.liveHome(e);
+    if (from === to) throw new Error(`${label} already runs on ${target.name}`);
+    const home = this.nodeState(from);
+    const nodes = this.state.nodes.filter((n) => dc.nodes.includes(n.id));
+    for (const n of nodes) if (!alive(n.pid, n.start)) throw new Error(`node ${n.name} is down: a migration needs every node of DC ${dc.name}`);
+    const old = (await control.ps(home.dir, e.dc)).find((p) => p.endpoint === e.number && !p.flags.includes('REMOTE'));
+    if (!old || !(old.pid > 0)) throw new Error(`${label} is not running on ${home.name}`);
+    const total = 5;
+    const progress = (step: string, done: number) => opts.onProgress?.(step, done, total);
+    const rollback = async (which: NodeState[]) => {
+      for (const n of which) await control.request(n.dir, `migrate rollback ${e.dc} ${e.number}`).catch(() => undefined);
+    };
+
+    progress(`migr_start of ${label} on ${nodes.map((n) => n.name).join(', ')}: its callers now wait`, 1);
+    const started: NodeState[] = [];
+    for (const n of nodes) {
+      try {
+        await control.request(n.dir, `migrate start ${e.dc} ${e.number}`);
+        started.push(n);
+      } catch (err) {
+        await rollback(started);
+        throw new Error(`migration of ${label} failed: migr_start on ${n.name}: ${(err as Error).message}; rolled back`);
+      }
+    }
+
+    const idleMs = opts.idleTimeoutMs ?? 10000;
+    progress(`waiting for ${label} on ${home.name} to be idle (receiving, no caller awaiting its reply)`, 2);
+    const deadline = Date.now() + idleMs;
+    let why = '';
+    for (;;) {
+      why = await this.busyReason(e, home, nodes);
+      if (!why) break;
+      if (Date.now() > deadline) {
+        await rollback(nodes);
+        throw new Error(`migration of ${label} failed: it did not become idle within ${idleMs / 1000} s (${why}); rolled back`);
+      }
+      await delay(20);
+    }
+
+    progress(`stopping ${label} on ${home.name} (pid ${old.pid})`, 3);
+    await terminate(new Map([[old.pid, procStart(old.pid)]]), STOP_GRACE_MS);
+    const launched = this.state.programs.find((x) => x.name === e.name);
+    if (launched && launched.pid === old.pid) {
+      try {
+        fs.appendFileSync(launched.log, `[dvs] ${e.name} (pid ${old.pid}) stopped: migrating to ${target.name}\n`);
+      } catch {
+        // the log is optional
+      }
+    }
+
+    progress(`starting ${label} on ${target.name}, bound there by migr_commit`, 4);
+    let p: ProgramState;
+    try {
+      p = await this.startProgram(e, undefined, {
+        node: to,
+        // The program may take its state over from its predecessor (samples/c/migrate).
+        env: { DVS_MIGRATED_FROM: String(from) },
+        bind: async (pid) => {
+          await control.request(target.dir, `migrate commit ${e.dc} ${e.number} ${to} ${pid}`);
+        },
+      });
+    } catch (err) {
+      // Put it back where it was: a fresh process committed on the old home.
+      const reason = (err as Error).message;
+      try {
+        await this.startProgram(e, undefined, {
+          node: from,
+          bind: async (pid) => {
+            await control.request(home.dir, `migrate commit ${e.dc} ${e.number} ${from} ${pid}`);
+          },
+        });
+        await rollback(nodes.filter((n) => n.id !== from));
+      } catch {
+        await rollback(nodes);
+      }
+      throw new Error(`migration of ${label} to ${target.name} failed: ${reason}; it was restarted on ${home.name}`);
+    }
+
+    progress(`migr_commit on ${nodes.filter((n) => n.id !== to).map((n) => n.name).join(', ')}: callers replayed to ${target.name}`, 5);
+    const others = [...nodes.filter((n) => n.id !== to && n.id !== from), home];
+    const failed: string[] = [];
+    for (const n of others) {
+      await control.request(n.dir, `migrate commit ${e.dc} ${e.number} ${to}`).catch((err: Error) => failed.push(`${n.name}: ${err.message}`));
+    }
+    this.state.placement = { ...(this.state.placement ?? {}), [e.name]: to };
+    this.save();
+    if (failed.length) throw new Error(`${label} runs on ${target.name} now, but migr_commit failed on ${failed.join('; ')}`);
+    return { name: e.name, from, to, pid: p.pid };
+  }
+
+  /** Why the endpoint cannot be stopped for a migration yet ('' when it can). */
+  private async busyReason(e: DvsEndpoint, home: NodeState, nodes: NodeState[]): Promise<string> {
+    const MIS_SENDREC = 0x20000;
+    const procs = await control.ps(home.dir, e.dc);
+    const me = procs.find((p) => p.endpoint === e.number && !p.flags.includes('REMOTE'));
+    if (!me) return 'it is no longer bound';
+    if (!me.flags.includes('RECEIVING') || me.flags.includes('SENDING') || me.getfrom !== control.ANY) return `it is ${control.describeState(me)}`;
+    for (const n of nodes) {
+      const ps = n === home ? procs : await control.ps(n.dir, e.dc);
+      const waiting = ps.find(
+        (p) => p.flags.includes('RECEIVING') && !p.flags.includes('SENDING') && p.getfrom === e.number && (p.misc_flags & MIS_SENDREC) !== 0,
+      );
+      if (waiting) return `endpoint ${waiting.endpoint} on ${n.name} awaits its reply`;
+    }
+    return '';
   }
 }
 
