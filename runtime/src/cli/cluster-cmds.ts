@@ -40,6 +40,8 @@ export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.j
                               live migration of endpoint EP to NODE (id or name): callers wait
                               and are replayed there; the program restarts on NODE (its state
                               is its own to hand over)
+  dvs crash NODE [FILE]       fault injection: SIGKILL a node's dvsd and its programs (its
+                              endpoints' backups, "backups" in dvs.json, take them over)
 Without FILE the commands act on the running cluster (./dvs.json's, or the only one running;
 --cluster NAME picks one).`;
 
@@ -123,6 +125,8 @@ export async function clusterCommand(cmd: string, argv: string[]): Promise<numbe
         return await cmdLink(argv);
       case 'migrate':
         return await cmdMigrate(argv);
+      case 'crash':
+        return await cmdCrash(argv);
       default:
         throw new CliUsageError(`unknown command '${cmd}'`);
     }
@@ -338,6 +342,18 @@ async function cmdLink(argv: string[]): Promise<number> {
   if (op === 'cut') await c.linkCut(na, nb);
   else await c.linkRestore(na, nb);
   console.log(`link ${na} <-> ${nb} ${op === 'cut' ? 'cut' : 'restored'}`);
+  return 0;
+}
+
+async function cmdCrash(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, ['--cluster'], []);
+  const [which, file] = a.positional;
+  if (which === undefined) throw new CliUsageError('dvs crash needs a node (id or name): dvs crash NODE');
+  const c = await target(a, file);
+  const n = c.nodes.find((x) => x.name === which) ?? c.nodes.find((x) => String(x.id) === which);
+  if (!n) throw new CliUsageError(`no node '${which}' in cluster ${c.name} (nodes: ${c.nodes.map((x) => `${x.id} ${x.name}`).join(', ')})`);
+  const r = await c.crashNode(n.id);
+  console.log(`node ${n.name} crashed: dvsd (pid ${r.dvsd}) and ${r.programs.length} program(s) killed`);
   return 0;
 }
 

@@ -360,7 +360,8 @@ export class Cluster {
     const builds = [...new Set(c.endpoints.map((e) => e.program?.build).filter((b): b is string => !!b))];
     const withProgram = c.endpoints.filter((e) => e.program);
     const multi = c.nodes.length > 1;
-    const total = builds.length + c.nodes.length + (multi ? 2 : 0) + withProgram.length;
+    const standbys = withProgram.flatMap((e) => (e.backups ?? []).map((b) => ({ e, b })));
+    const total = builds.length + c.nodes.length + (multi ? 2 : 0) + withProgram.length + standbys.length;
     let done = 0;
     const step = (what: string) => progress(what, ++done, total);
 
@@ -477,6 +478,28 @@ export class Cluster {
         opts.onProgramStart?.({ name: e.name, number: e.number, dc: e.dc, node: e.node, pid: p.pid, command: p.command, ...(inspectPort ? { inspectPort } : {}) });
         step(`starting ${e.name} on ${cluster.nodeName(e.node)} (endpoint ${e.number}, pid ${p.pid})`);
       }
+
+      // 6. Standbys: the same program on each backup node, bound with
+      // bkupbind (it waits in mnx_wait4bind until a takeover); every other
+      // node of the DC learns where the standbys are, so that the daemons
+      // can pick the same one when the primary's node dies.
+      for (const { e, b } of standbys) {
+        aborted();
+        const bn = cluster.nodeState(b);
+        const p = await cluster.startProgram(e, undefined, {
+          node: b,
+          name: backupName(e, bn.name),
+          bind: async (pid) => {
+            await control.request(bn.dir, `bkupbind ${e.dc} ${pid} ${e.number} ${e.node}`);
+          },
+        });
+        const dc = c.dcs.find((d) => d.id === e.dc)!;
+        for (const n of state.nodes) {
+          if (n.id === b || !dc.nodes.includes(n.id)) continue;
+          await control.request(n.dir, `backup ${e.dc} ${e.number} ${b}`);
+        }
+        step(`starting the backup of ${e.name} on ${bn.name} (standby pid ${p.pid}, bkupbind)`);
+      }
       cluster.save();
       return cluster;
     } catch (err) {
@@ -554,7 +577,11 @@ export class Cluster {
 
   private logSources(): [string, string][] {
     const out: [string, string][] = this.state.nodes.map((n) => [n.name, logPath(n.dir)]);
-    for (const e of this.config.endpoints) if (e.program) out.push([e.name, this.logFile(e.name)]);
+    for (const e of this.config.endpoints) {
+      if (!e.program) continue;
+      out.push([e.name, this.logFile(e.name)]);
+      for (const b of e.backups ?? []) out.push([backupName(e, this.nodeName(b)), this.logFile(backupName(e, this.nodeName(b)))]);
+    }
     return out;
   }
 
@@ -569,9 +596,10 @@ export class Cluster {
   ): Promise<ProgramState> {
     const node = this.nodeState(how.node ?? this.homeOf(e));
     const command = commandFor(this.loaded, e, inspect);
-    const logFile = this.logFile(e.name);
-    fs.rmSync(this.exitFile(e.name), { force: true });
-    this.exits.delete(e.name);
+    const name = how.name ?? e.name;
+    const logFile = this.logFile(name);
+    fs.rmSync(this.exitFile(name), { force: true });
+    this.exits.delete(name);
     let running: Running;
     try {
       running = await runProgram({
@@ -588,21 +616,21 @@ export class Cluster {
         ...(how.bind ? { bind: how.bind } : {}),
       });
     } catch (err) {
-      throw new Error(`${e.name} on ${node.name}: ${(err as Error).message}`);
+      throw new Error(`${name} on ${node.name}: ${(err as Error).message}`);
     }
     const pid = running.child.pid!;
-    this.children.set(e.name, running);
+    this.children.set(name, running);
     void running.exited.then((code) => {
-      this.exits.set(e.name, code);
+      this.exits.set(name, code);
       try {
-        fs.writeFileSync(this.exitFile(e.name), `${pid} ${code}\n`);
-        fs.appendFileSync(logFile, `[dvs] ${e.name} (pid ${pid}) exited with status ${code}\n`);
+        fs.writeFileSync(this.exitFile(name), `${pid} ${code}\n`);
+        fs.appendFileSync(logFile, `[dvs] ${name} (pid ${pid}) exited with status ${code}\n`);
       } catch {
         // The cluster was taken down meanwhile.
       }
     });
-    const p: ProgramState = { name: e.name, number: e.number, dc: e.dc, node: node.id, pid, start: procStart(pid), log: logFile, command };
-    this.state.programs = this.state.programs.filter((x) => x.name !== e.name);
+    const p: ProgramState = { name, number: e.number, dc: e.dc, node: node.id, pid, start: procStart(pid), log: logFile, command };
+    this.state.programs = this.state.programs.filter((x) => x.name !== name);
     this.state.programs.push(p);
     this.save();
     return p;
@@ -617,11 +645,12 @@ export class Cluster {
   /** Exit codes seen so far, by endpoint name. */
   exitCodes(): Map<string, number> {
     const out = new Map(this.exits);
-    for (const e of this.config.endpoints) {
-      if (out.has(e.name)) continue;
+    const names = this.config.endpoints.flatMap((e) => [e.name, ...(e.backups ?? []).map((b) => backupName(e, this.nodeName(b)))]);
+    for (const name of names) {
+      if (out.has(name)) continue;
       try {
-        const [, code] = fs.readFileSync(this.exitFile(e.name), 'utf8').trim().split(' ');
-        if (code !== undefined) out.set(e.name, Number(code));
+        const [, code] = fs.readFileSync(this.exitFile(name), 'utf8').trim().split(' ');
+        if (code !== undefined) out.set(name, Number(code));
       } catch {
         // not exited (or not known)
       }
@@ -700,7 +729,11 @@ export class Cluster {
         n.procs.filter((x) => x.dc === e.dc && x.endpoint === e.number && x.standby && x.pid > 0).map((x) => ({ node: n.id, pid: x.pid })),
       );
       const base = { name: e.name, number: e.number, dc: e.dc, node: at, ...(at !== e.node ? { declaredNode: e.node } : {}), ...(backups.length ? { backups } : {}) };
-      if (p && p.pid > 0) return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) };
+      if (p && p.pid > 0) {
+        const standby = this.state.programs.find((x) => x.pid === p.pid && x.name !== e.name);
+        const how = standby ? ` (backup ${standby.name} took over)` : '';
+        return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) + how };
+      }
       const launched = this.state.programs.find((x) => x.name === e.name);
       if (node && !node.up) {
         return { ...base, state: 'dead' as const, ...(launched ? { pid: launched.pid } : {}), describe: `node ${node.name} is down` };
@@ -795,6 +828,31 @@ export class Cluster {
       await delay(20);
     }
     await this.startProgram(e, undefined, { node: home });
+  }
+
+  /**
+   * Fault injection: SIGKILLs a node's dvsd and every program bound on it,
+   * as if the machine died. Its links drop at once on the other nodes;
+   * their backups take its endpoints over (backup.c).
+   */
+  async crashNode(id: number): Promise<{ dvsd: number; programs: number[] }> {
+    this.reload();
+    const n = this.nodeState(id);
+    if (!alive(n.pid, n.start)) throw new Error(`node ${n.name} is not running`);
+    const procs = await control.ps(n.dir).catch(() => [] as control.ProcInfo[]);
+    const victims = new Set<number>();
+    for (const p of procs) if (p.pid > 0 && alive(p.pid)) victims.add(p.pid);
+    for (const p of this.state.programs) if (p.node === id && alive(p.pid, p.start)) victims.add(p.pid);
+    process.kill(n.pid, 'SIGKILL');
+    for (const pid of victims) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (let i = 0; i < 100 && alive(n.pid, n.start); i++) await delay(20);
+    return { dvsd: n.pid, programs: [...victims] };
   }
 
   private pair(a: number, b: number): [NodeState, NodeState] {
@@ -1028,6 +1086,11 @@ export class Cluster {
     }
     return '';
   }
+}
+
+/** The program name (log, state) of an endpoint's standby on a node. */
+function backupName(e: DvsEndpoint, nodeName: string): string {
+  return `${e.name}@${nodeName}`;
 }
 
 function readOr(file: string): string {

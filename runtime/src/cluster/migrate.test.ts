@@ -140,3 +140,63 @@ test('dvs migrate moves the counter server from node0 to node1 under traffic: no
     await c.down().catch(() => undefined);
   }
 });
+
+test('primary/backup: dvs crash of the primary\'s node; the backup on the lowest node takes over, clients keep being served', { timeout: 120000 }, async () => {
+  const CALLS = 2000;
+  const file = sampleConfig('failover', (c) => {
+    for (const e of c.endpoints) if (e.name !== 'fo_server') e.program.args = [String(CALLS), '2000'];
+  });
+  const steps: string[] = [];
+  const c = await Cluster.up(file, { onProgress: (s, d, t) => steps.push(`[${d}/${t}] ${s}`) });
+  started.push(c);
+  try {
+    assert.match(steps.join('\n'), /\[\d+\/\d+\] starting the backup of fo_server on node1 \(standby pid \d+, bkupbind\)/);
+    assert.match(steps.join('\n'), /\[\d+\/\d+\] starting the backup of fo_server on node2 \(standby pid \d+, bkupbind\)/);
+    let s = await c.status();
+    let ep = s.endpoints.find((e) => e.name === 'fo_server')!;
+    assert.equal(ep.node, 0);
+    assert.deepEqual(ep.backups?.map((b) => b.node), [1, 2]);
+    const ps = await run('node', [DVS, 'ps', file]);
+    assert.match(ps.stdout, /^node1\s+0\s+1\s+\d+\s+\S+\s+backup \(standby pid \d+\) of the primary on node 0/m);
+    const st = await run('node', [DVS, 'status', file]);
+    assert.match(st.stdout, /^fo_server\s+1\s+0\s+node0\s+running\s+\d+\s+receiving from ANY\s+node1 \(pid \d+\), node2 \(pid \d+\)$/m);
+    // The standbys are not bound: they wait in mnx_wait4bind.
+    assert.doesNotMatch(c.logs('fo_server@node1'), /serving/);
+
+    await until('the clients to be served by the primary', () =>
+      /answered by pid \d+ on node 0/.test(c.logs('client_a')) && /answered by pid \d+ on node 0/.test(c.logs('client_b')) ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const crash = await run('node', [DVS, 'crash', 'node0', file], { timeout: 20000 });
+    assert.match(crash.stdout, /node node0 crashed: dvsd \(pid \d+\) and \d+ program\(s\) killed/);
+    const t0 = Date.now();
+
+    const codes = await until('the clients to finish', () => {
+      const x = c.exitCodes();
+      return x.has('client_a') && x.has('client_b') ? x : undefined;
+    }, 60000);
+    for (const n of ['client_a', 'client_b']) {
+      assert.equal(codes.get(n), 0, c.logs(n));
+      assert.match(c.logs(n), new RegExp(`${CALLS} calls, 0 errors`));
+      assert.match(c.logs(n), /answered by pid \d+ on node 1/, c.logs(n)); // the lowest backup node won
+      assert.doesNotMatch(c.logs(n), /on node 2/);
+    }
+    assert.match(c.logs('fo_server@node1'), /serving endpoint 1 on node 1/);
+    assert.match(c.logs('node1'), /endpoint 1 of DC 0: taken over by the backup on node 1 \(here\)/);
+    assert.match(c.logs('node2'), /endpoint 1 of DC 0: taken over by the backup on node 1 \(primary's node 0 lost\)/);
+    assert.ok(Date.now() - t0 < 60000);
+
+    s = await c.status();
+    ep = s.endpoints.find((e) => e.name === 'fo_server')!;
+    assert.equal(ep.node, 1);
+    assert.equal(ep.declaredNode, 0);
+    assert.match(ep.describe, /backup fo_server@node1 took over/);
+    assert.deepEqual(ep.backups?.map((b) => b.node), [2], 'node2 still stands by, now for node1');
+    assert.equal(s.nodes.find((n) => n.id === 0)!.up, false);
+    const pids = c.pids();
+    await c.down();
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived down`);
+  } finally {
+    await c.down().catch(() => undefined);
+  }
+});
