@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
 import type { ClusterStatus } from '../src/model/events';
-import { buildTree, summarize } from '../src/model/tree';
+import { buildTree, migrationTargets, summarize } from '../src/model/tree';
 
 const status: ClusterStatus = {
   name: 'kv',
@@ -60,4 +60,18 @@ test('the status bar health is derived from one status value', () => {
   assert.deepEqual(summarize(healthy), { health: 'ok', text: 'DVS kv: 2/2 nodes, 2/2 endpoints', detail: 'Cluster kv is healthy.' });
   const nodeDown: ClusterStatus = { ...healthy, nodes: [healthy.nodes[0]!, { ...healthy.nodes[1]!, up: false }] };
   assert.equal(summarize(nodeDown).health, 'error');
+});
+
+test('migration targets: other running nodes of the endpoint\'s DC', () => {
+  const three: ClusterStatus = {
+    ...status,
+    nodes: [
+      ...status.nodes,
+      { id: 2, name: 'node2', dir: '/d/2', up: false, links: [], dcs: [0] },
+      { id: 3, name: 'node3', dir: '/d/3', up: true, links: [], dcs: [{ id: 1, name: 'other' }] },
+    ],
+  };
+  const server = status.endpoints.find((e) => e.name === 'KV_SERVER')!;
+  assert.deepEqual(migrationTargets(three, server), [{ id: 1, name: 'node1' }], 'not its own node, not a down node, not another DC');
+  assert.deepEqual(migrationTargets(three, { ...server, node: 1 }), [{ id: 0, name: 'node0' }]);
 });

@@ -230,6 +230,8 @@ static void
 test_waitmigr_and_rollback_local(void)
 {
     setup();
+    char out[16384];
+    CHECK(control("trace on", out, sizeof(out)) == 0);
     EXPECT_RC(mnx_bind(0, SRV), SRV);
     struct client queued = {C1, SRV, 1, 100}, held = {C2, SRV, 1, 200};
     pid_t a = spawn(client, &queued);
@@ -245,6 +247,9 @@ test_waitmigr_and_rollback_local(void)
     EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
     CHECK(serve(2) == 0);
     CHECK(reap_within(a, 3000) == 0 && reap_within(b, 3000) == 0);
+    /* Migration is a traced event. */
+    CHECK(control("trace history 100", out, sizeof(out)) == 0);
+    CHECK(strstr(out, "\"op\":\"migr_start\"") && strstr(out, "\"op\":\"migr_rollback\""));
     stop_node1();
 }
 

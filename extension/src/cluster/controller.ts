@@ -49,6 +49,8 @@ export interface ClusterHandle {
   linkCut(a: number, b: number): Promise<void>;
   linkRestore(a: number, b: number): Promise<void>;
   logs(source?: string): string[];
+  /** Live migration of an endpoint to a node (`dvs migrate`); throws when the runtime has none. */
+  migrate(ep: number, node: number, dc: number | undefined, onProgress?: (step: string, done: number, total: number) => void): Promise<void>;
 }
 
 /** The runtime's optional exports, looked up at run time so an older runtime still works. */
@@ -83,7 +85,7 @@ interface RuntimeCluster {
   linkRestore(a: number, b: number): Promise<void>;
   logs(source?: string): string | string[] | Promise<string[]>;
   follow?(onLog: (source: string, line: string) => void): { stop(): void };
-  migrate?(ep: number, node: number, dc?: number): Promise<void>;
+  migrate?(ep: number, node: number, opts?: { dc?: number; onProgress?(step: string, done: number, total: number): void }): Promise<unknown>;
 }
 
 export const extras = runtime as unknown as RuntimeExtras;
@@ -150,6 +152,10 @@ function wrapRuntimeCluster(file: string, c: RuntimeCluster, onDown?: () => void
     restart: (ep, dc) => c.restart(ep, dc),
     linkCut: (a, b) => c.linkCut(a, b),
     linkRestore: (a, b) => c.linkRestore(a, b),
+    migrate: async (ep, node, dc, onProgress) => {
+      if (typeof c.migrate !== 'function') throw new Error('this runtime cannot migrate endpoints (its Cluster has no migrate)');
+      await c.migrate(ep, node, { ...(dc !== undefined ? { dc } : {}), ...(onProgress ? { onProgress } : {}) });
+    },
     logs: (source) => {
       const r = c.logs(source);
       if (typeof r === 'string') logs = r.split('\n');

@@ -321,7 +321,7 @@ test('dvs up in the foreground streams output by endpoint and stops by itself af
 
 test('dvs help lists every cluster command', async () => {
   const help = await run('node', [DVS, 'help']);
-  for (const cmd of ['up', 'status', 'ps', 'down', 'kill EP', 'restart EP', 'logs', 'link cut\\|restore A B', 'migrate EP NODE']) {
+  for (const cmd of ['up', 'status', 'ps', 'down', 'kill EP', 'restart EP', 'logs', 'link cut\\|restore A B', 'migrate EP NODE', 'crash NODE']) {
     assert.match(help.stdout, new RegExp(`dvs ${cmd}`));
   }
   assert.match(help.stdout, /^ {2}dvs {25}= dvs up of the built-in sample cluster/m);
