@@ -621,6 +621,15 @@ export class Cluster {
     const pid = running.child.pid!;
     this.children.set(name, running);
     void running.exited.then((code) => {
+      // Replaced meanwhile (a migration, perhaps by another dvs process,
+      // started its successor): this end is not the endpoint's.
+      let now: ProgramState | undefined;
+      try {
+        now = (JSON.parse(fs.readFileSync(statePath(this.state.name), 'utf8')) as ClusterState).programs.find((x) => x.name === name);
+      } catch {
+        // no state any more: the cluster is going down
+      }
+      if (now && now.pid !== pid) return;
       this.exits.set(name, code);
       try {
         fs.writeFileSync(this.exitFile(name), `${pid} ${code}\n`);
