@@ -356,6 +356,71 @@ test_migrate_remote_to_local(void)
     stop_node1();
 }
 
+/* A remote caller whose request reached this node while the endpoint was
+ * migrating here (its own node had not started the migration) is parked
+ * in its surrogate; the rollback answers its node with EMOLMIGRATE, and
+ * the replayed call is served here. */
+static void
+test_remote_caller_parked_then_rollback(void)
+{
+    setup();
+    CHECK(node1(3, SRV, 0, 0, OK) == 0);
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK); /* here only */
+    struct client r = {R1, SRV, 1, 900};
+    pid_t c = on_node1(client, &r);
+    CHECK(wait_flags(0, R1, WAITMIGR, WAITMIGR, 3000) == 0); /* parked here */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, R1, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && pi.p_waitmigr == SRV);
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(serve(1) == 0);
+    CHECK(reap_within(c, 3000) == 0);
+    stop_node1();
+}
+
+/* The owner dies while migrating and the migration is rolled back: the
+ * endpoint is gone now, so the held caller's replay fails the way a call
+ * to a dead endpoint does, instead of hanging. */
+static int
+caller_of_gone(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, C1) != C1)
+        return 10;
+    message m = {0};
+    int rc = mnx_sendrec_T(SRV, &m, 10000);
+    return rc == EMOLDEADSRCDST ? 0 : 11;
+}
+
+static void
+test_owner_death_then_rollback(void)
+{
+    setup();
+    pid_t old = fork();
+    if (old == 0) {
+        if (mnx_bind(0, SRV) != SRV)
+            _exit(1);
+        sleep_ms(20000);
+        _exit(0);
+    }
+    CHECK(wait_bound(0, SRV, 1, 3000) == 0);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    pid_t c = spawn(caller_of_gone, NULL);
+    CHECK(wait_flags(0, C1, WAITMIGR, WAITMIGR, 3000) == 0);
+    kill(old, SIGKILL);
+    reap(old);
+    sleep_ms(300);
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK(!(pi.p_rts_flags & SLOT_FREE) && (pi.p_misc_flags & MIS_KILLED));
+    CHECK(reap_within(c, 0) == -1); /* still waiting, no EMOLSRCDIED */
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(reap_within(c, 3000) == 0);
+    CHECK(wait_bound(0, SRV, 0, 1000) == 0);
+    stop_node1();
+}
+
 /* Primary on node 1, standby here. The standby waits in mnx_wait4bind;
  * when node 1's daemon dies, this node's daemon commits the endpoint to
  * the standby, and a caller that was held meanwhile is served by it. */
@@ -473,6 +538,8 @@ main(int argc, char **argv)
         {"WAITMIGR and rollback (local)", test_waitmigr_and_rollback_local},
         {"migrate local to remote under callers", test_migrate_local_to_remote_under_callers},
         {"migrate remote to local", test_migrate_remote_to_local},
+        {"remote caller parked, then rollback", test_remote_caller_parked_then_rollback},
+        {"owner dies while migrating, then rollback", test_owner_death_then_rollback},
         {"backup takeover when the primary's node dies", test_backup_takeover},
         {"standby death reverts to a surrogate", test_standby_death_reverts},
     };
