@@ -379,6 +379,48 @@ test_remote_caller_parked_then_rollback(void)
     stop_node1();
 }
 
+/* A remote caller parked during a migration gives up (timeout); its next
+ * call is not refused with EMOLBUSY by the abandoned one: it is parked in
+ * its place and served after the rollback. */
+static int
+impatient(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, R1) != R1)
+        return 10;
+    message m = {0};
+    m.m1_i1 = 1;
+    if (mnx_sendrec_T(SRV, &m, 300) != EMOLTIMEDOUT)
+        return 11;
+    m.m1_i1 = 2;
+    int rc = mnx_sendrec_T(SRV, &m, 10000);
+    if (rc != OK) {
+        fprintf(stderr, "impatient: %s\n", mnx_strerror(rc));
+        return 12;
+    }
+    return m.m1_i2 == 1002 ? 0 : 13; /* the answer to the second call */
+}
+
+static void
+test_abandoned_parked_call_replaced(void)
+{
+    setup();
+    CHECK(node1(3, SRV, 0, 0, OK) == 0);
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    pid_t c = on_node1(impatient, NULL);
+    CHECK(wait_flags(0, R1, WAITMIGR, WAITMIGR, 3000) == 0);
+    sleep_ms(600); /* it timed out and called again */
+    CHECK(wait_flags(0, R1, WAITMIGR, WAITMIGR, 3000) == 0);
+    CHECK(reap_within(c, 0) == -1);
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(serve(1) == 0); /* exactly one request arrives */
+    message m;
+    EXPECT_RC(mnx_rcvrqst_T(&m, 200), EMOLTIMEDOUT);
+    CHECK(reap_within(c, 3000) == 0);
+    stop_node1();
+}
+
 /* The owner dies while migrating and the migration is rolled back: the
  * endpoint is gone now, so the held caller's replay fails the way a call
  * to a dead endpoint does, instead of hanging. */
@@ -540,6 +582,7 @@ main(int argc, char **argv)
         {"migrate remote to local", test_migrate_remote_to_local},
         {"remote caller parked, then rollback", test_remote_caller_parked_then_rollback},
         {"owner dies while migrating, then rollback", test_owner_death_then_rollback},
+        {"abandoned parked call replaced by the next one", test_abandoned_parked_call_replaced},
         {"backup takeover when the primary's node dies", test_backup_takeover},
         {"standby death reverts to a surrogate", test_standby_death_reverts},
     };

@@ -220,6 +220,29 @@ copy_mem(pid_t pid, int write, uint64_t addr, const void *buf, size_t n,
     return EMOLMSGSIZE;
 }
 
+/* forget_abandoned: a node's endpoint makes one call at a time, so a new
+ * message from it means its previous call here was abandoned (a timeout
+ * on its node). If that call's request was never taken (parked in
+ * WAITMIGR, or still queued) it is dropped, instead of refusing the new
+ * one with EMOLBUSY until the old one would have been released. A request
+ * already taken (the surrogate awaits the reply) stays: the new call
+ * would otherwise get the old reply. */
+static void
+forget_abandoned(struct dvst_table *t, int dc, struct dvst_slot *sur)
+{
+    uint32_t f = flags_of(sur);
+    if (f & WAITMIGR) {
+        sur->waitmigr = NONE;
+        set_flags(sur, f & ~WAITMIGR);
+    } else if (f & SENDING) {
+        if (in_range(t, dc, sur->sendto))
+            slot_of(t, dc, sur->sendto)->nqueued--;
+        sur->getfrom = sur->sendto = NONE;
+        sur->misc_flags &= ~MIS_SENDREC;
+        set_flags(sur, f & ~BLOCKED_MASK);
+    }
+}
+
 /* arrive_migrating handles a message for an endpoint that is migrating
  * or has left this node; returns 0 if it is neither. A migrating one parks
  * the message's surrogate in WAITMIGR: the commit (or rollback) answers it
@@ -240,7 +263,7 @@ arrive_migrating(struct dvst_table *t, const struct wire_frame *f,
     if (xf & MIGRATING) {
         if (!(sur = surrogate(t, f->dcid, f->src, f->snode)))
             rc = EMOLENDPOINT;
-        else if (flags_of(sur) & BLOCKED_MASK)
+        else if (forget_abandoned(t, f->dcid, sur), flags_of(sur) & BLOCKED_MASK)
             rc = EMOLBUSY;
         else {
             sur->waitmigr = f->dst;
@@ -266,8 +289,10 @@ arrive_message(struct dvst_table *t, const struct wire_frame *f,
         rc = EMOLRANGE;
     if (rc == OK && !(sur = surrogate(t, f->dcid, f->src, f->snode)))
         rc = EMOLENDPOINT;
+    if (rc == OK)
+        forget_abandoned(t, f->dcid, sur);
     if (rc == OK && (flags_of(sur) & BLOCKED_MASK))
-        rc = EMOLBUSY; /* its previous call is still here */
+        rc = EMOLBUSY; /* its previous call awaits its reply here */
     if (rc < 0) {
         reply_to(f, out, n, max, CMD_SEND_ACK, rc);
         return;
