@@ -1002,19 +1002,33 @@ export class Cluster {
       for (const n of which) await control.request(n.dir, `migrate rollback ${e.dc} ${e.number}`).catch(() => undefined);
     };
 
-    progress(`migr_start of ${label} on ${nodes.map((n) => n.name).join(', ')}: its callers now wait`, 1);
+    const order = [...nodes.filter((x) => x.id !== from), home];
+    progress(`migr_start of ${label} on ${order.map((n) => n.name).join(', ')}: its callers now wait`, 1);
+    const idleMs = opts.idleTimeoutMs ?? 10000;
     const started: NodeState[] = [];
-    for (const n of nodes) {
-      try {
-        await control.request(n.dir, `migrate start ${e.dc} ${e.number}`);
-        started.push(n);
-      } catch (err) {
-        await rollback(started);
-        throw new Error(`migration of ${label} failed: migr_start on ${n.name}: ${(err as Error).message}; rolled back`);
+    const startBy = Date.now() + idleMs;
+    // The home last: the other nodes then already hold their callers, so
+    // its process soon stops doing remote operations (EMOLBUSY).
+    for (const n of order) {
+      for (;;) {
+        try {
+          await control.request(n.dir, `migrate start ${e.dc} ${e.number}`);
+          started.push(n);
+          break;
+        } catch (err) {
+          // EMOLBUSY / EMOLONCOPY: its process is in a remote operation or a
+          // copy right now (the original refuses then); those end quickly.
+          const transient = err instanceof control.ControlError && (err.errorName === 'EMOLBUSY' || err.errorName === 'EMOLONCOPY');
+          if (transient && Date.now() < startBy) {
+            await delay(5);
+            continue;
+          }
+          await rollback(started);
+          throw new Error(`migration of ${label} failed: migr_start on ${n.name}: ${(err as Error).message}; rolled back`);
+        }
       }
     }
 
-    const idleMs = opts.idleTimeoutMs ?? 10000;
     progress(`waiting for ${label} on ${home.name} to be idle (receiving, no caller awaiting its reply)`, 2);
     const deadline = Date.now() + idleMs;
     let why = '';

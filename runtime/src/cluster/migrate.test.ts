@@ -82,7 +82,7 @@ test('dvs migrate moves the counter server from node0 to node1 under traffic: no
     const t0 = Date.now();
     const out = await run('node', [DVS, 'migrate', '1', 'node1', file], { timeout: 60000 });
     const took = Date.now() - t0;
-    assert.match(out.stdout, /^\[1\/5\] migr_start of counter \(endpoint 1\) on node0, node1, node2: its callers now wait$/m);
+    assert.match(out.stdout, /^\[1\/5\] migr_start of counter \(endpoint 1\) on node1, node2, node0: its callers now wait$/m);
     assert.match(out.stdout, /^\[2\/5\] waiting for counter \(endpoint 1\) on node0 to be idle/m);
     assert.match(out.stdout, /^\[3\/5\] stopping counter \(endpoint 1\) on node0 \(pid \d+\)$/m);
     assert.match(out.stdout, /^\[4\/5\] starting counter \(endpoint 1\) on node1, bound there by migr_commit$/m);
@@ -158,8 +158,10 @@ test('primary/backup: dvs crash of the primary\'s node; the backup on the lowest
     assert.deepEqual(ep.backups?.map((b) => b.node), [1, 2]);
     const ps = await run('node', [DVS, 'ps', file]);
     assert.match(ps.stdout, /^node1\s+0\s+1\s+\d+\s+\S+\s+backup \(standby pid \d+\) of the primary on node 0/m);
+    // (what the server is doing depends on the traffic of the moment)
+    assert.match(ps.stdout, /^node0\s+0\s+1\s+\d+\s+fo_server\s+.+ \(primary; backups on node 1, 2\)/m);
     const st = await run('node', [DVS, 'status', file]);
-    assert.match(st.stdout, /^fo_server\s+1\s+0\s+node0\s+running\s+\d+\s+receiving from ANY\s+node1 \(pid \d+\), node2 \(pid \d+\)$/m);
+    assert.match(st.stdout, /^fo_server\s+1\s+0\s+node0\s+running\s+\d+\s+.+\s+node1 \(pid \d+\), node2 \(pid \d+\)$/m);
     // The standbys are not bound: they wait in mnx_wait4bind.
     assert.doesNotMatch(c.logs('fo_server@node1'), /serving/);
 
