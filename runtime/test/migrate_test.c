@@ -475,8 +475,10 @@ primary(void *arg)
     return serve(1000000);
 }
 
+/* frozen: instead of dying, node 1's daemon stops answering (SIGSTOP): the
+ * takeover then starts when the keepalives have been missing for 4 s. */
 static void
-test_backup_takeover(void)
+backup_takeover(int frozen)
 {
     setup();
     pid_t p = on_node1(primary, NULL);
@@ -501,15 +503,17 @@ test_backup_takeover(void)
     struct client one = {C1, SRV, 2, 700};
     CHECK(reap(spawn(client, &one)) == 0);
     EXPECT_RC(mnx_getep(standby), EMOLNOTBIND); /* a standby is not bound */
-    /* Node 1 dies. */
-    kill(n1_pid, SIGKILL);
-    reap(n1_pid);
-    kill(p, SIGKILL);
-    reap(p);
+    /* Node 1 dies (or stops answering). */
+    kill(n1_pid, frozen ? SIGSTOP : SIGKILL);
+    if (!frozen) {
+        reap(n1_pid);
+        kill(p, SIGKILL);
+        reap(p);
+    }
     /* A call in flight when the node died gets EMOLNOTCONN (it may have
      * been served): the caller here comes once the death is noticed. */
     char links[512];
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < (frozen ? 800 : 300); i++) {
         if (control("links", links, sizeof(links)) == 0 &&
             !strstr(links, "\"state\":\"up\""))
             break;
@@ -525,11 +529,20 @@ test_backup_takeover(void)
     EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
     CHECK(!(pi.p_rts_flags & REMOTE) && pi.p_nodeid == 0 && pi.p_lpid == standby);
     CHECK(reap_within(standby, 3000) == 0);
+    if (frozen) {
+        kill(n1_pid, SIGKILL);
+        reap(n1_pid);
+        kill(p, SIGKILL);
+        reap(p);
+    }
     n1_pid = 0;
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", n1_dir);
     (void)!system(cmd);
 }
+
+static void test_backup_takeover(void) { backup_takeover(0); }
+static void test_backup_takeover_keepalive(void) { backup_takeover(1); }
 
 /* A standby that dies leaves a plain surrogate of the primary. */
 static void
@@ -584,6 +597,7 @@ main(int argc, char **argv)
         {"owner dies while migrating, then rollback", test_owner_death_then_rollback},
         {"abandoned parked call replaced by the next one", test_abandoned_parked_call_replaced},
         {"backup takeover when the primary's node dies", test_backup_takeover},
+        {"backup takeover when the primary's node stops answering (keepalive)", test_backup_takeover_keepalive},
         {"standby death reverts to a surrogate", test_standby_death_reverts},
     };
     int rc = test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
