@@ -379,6 +379,37 @@ test_remote_caller_parked_then_rollback(void)
     stop_node1();
 }
 
+/* An owner still running when its endpoint is committed elsewhere is
+ * displaced: its blocked call and its next calls return EMOLNOTBIND. */
+static int
+displaced(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, SRV) != SRV)
+        return 10;
+    message m;
+    int rc = mnx_receive(ANY, &m);
+    if (rc != EMOLNOTBIND)
+        return 11;
+    m.m_type = 1;
+    return mnx_send(C1, &m) == EMOLNOTBIND ? 0 : 12;
+}
+
+static void
+test_displaced_owner(void)
+{
+    setup();
+    pid_t p = spawn(displaced, NULL);
+    CHECK(wait_flags(0, SRV, RECEIVING, RECEIVING, 3000) == 0);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    EXPECT_RC(mnx_migr_commit(-1, 0, SRV, 1), OK);
+    CHECK(reap_within(p, 3000) == 0);
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1);
+    stop_node1();
+}
+
 /* A remote caller parked during a migration gives up (timeout); its next
  * call is not refused with EMOLBUSY by the abandoned one: it is parked in
  * its place and served after the rollback. */
@@ -594,6 +625,7 @@ main(int argc, char **argv)
         {"migrate local to remote under callers", test_migrate_local_to_remote_under_callers},
         {"migrate remote to local", test_migrate_remote_to_local},
         {"remote caller parked, then rollback", test_remote_caller_parked_then_rollback},
+        {"an owner still running is displaced by the commit", test_displaced_owner},
         {"owner dies while migrating, then rollback", test_owner_death_then_rollback},
         {"abandoned parked call replaced by the next one", test_abandoned_parked_call_replaced},
         {"backup takeover when the primary's node dies", test_backup_takeover},

@@ -354,8 +354,14 @@ replay:
     dvst_unlock(t);
     rc = finish(t, b, dst, has_dl ? &dl : NULL, NULL);
 done:
-    if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS)
-        goto replay; /* the endpoint moved (or stayed): send again */
+    if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS) {
+        /* The endpoint moved (or stayed): send again, if we are still
+         * bound ourselves (we may be the endpoint that moved). */
+        if ((rc = proc_enter(&t, &b)) < 0)
+            return rc;
+        me = b->slot;
+        goto replay;
+    }
     return rc;
 out:
     dvst_unlock(t);
@@ -483,8 +489,12 @@ replay:
     rc = finish(t, b, dst, has_dl ? &dl : NULL, m);
 done:
     /* m still holds the request: only a reply (OK) overwrites it. */
-    if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS)
+    if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS) {
+        if ((rc = proc_enter(&t, &b)) < 0)
+            return rc;
+        me = b->slot;
         goto replay;
+    }
     return rc;
 out:
     dvst_unlock(t);
@@ -575,8 +585,13 @@ replay:
     if (migrating(dst)) {
         /* Its pending bits would stay behind on the old home: wait. */
         rc = park_migr(t, b, dst_ep, NULL);
-        if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS)
+        if (rc == EMOLMIGRATE && ++replays < MAX_REPLAYS) {
+            if ((rc = proc_enter(&t, &b)) < 0)
+                return rc;
+            me = b->slot;
+            from = me;
             goto replay;
+        }
         return rc;
     }
     if (is_remote(dst)) {

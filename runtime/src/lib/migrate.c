@@ -199,7 +199,9 @@ mnx_migr_commit(pid_t pid, int dcid, int ep, int new_node)
         s->nodeid = new_node;
         s->misc_flags = MIS_GRPLEADER;
         s->px_cmd = 0;
-        s->rcode = OK;
+        /* A displaced owner still blocked here wakes to this; the new
+         * owner sets its own rcode whenever it blocks. */
+        s->rcode = EMOLNOTBIND;
         s->lclsent = s->rmtsent = s->lclcopy = s->rmtcopy = 0;
         read_comm(pid, s->name);
         atomic_store_explicit(&s->rts_flags, 0, memory_order_release);
@@ -215,7 +217,7 @@ mnx_migr_commit(pid_t pid, int dcid, int ep, int new_node)
         }
         s->misc_flags &= MIS_RMTBACKUP; /* a standby here stays one */
         s->nodeid = new_node;
-        s->rcode = EMOLMIGRATE; /* what a displaced owner still blocked sees */
+        s->rcode = EMOLNOTBIND; /* what a displaced owner still blocked sees */
         atomic_store_explicit(&s->rts_flags, REMOTE | keep,
                               memory_order_release);
     }
