@@ -381,7 +381,9 @@ int mnx_del_node(int dcid, int nodeid);
  * mnx_migr_commit makes new_node ep's home: there it binds pid (which waits
  * in mnx_wait4bind), elsewhere pid is ignored (-1) and the slot becomes a
  * REMOTE surrogate for new_node. Held callers and senders queued on ep are
- * replayed to the new home; they never see EMOLMIGRATE. Errors: EMOLPROCSTS
+ * replayed to the new home; they never see EMOLMIGRATE. An old owner still
+ * running is displaced: its blocked call and later calls return EMOLNOTBIND.
+ * Errors: EMOLPROCSTS
  * (not migrating), EMOLBADNODEID, EMOLNODCNODE, EMOLNOPROXY, EMOLBADPID,
  * EMOLBUSY (pid bound elsewhere), EMOLNOTBIND.
  * mnx_migr_rollback ends the migration where it was: held callers resume
