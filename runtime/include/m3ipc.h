@@ -383,9 +383,8 @@ int mnx_del_node(int dcid, int nodeid);
  * REMOTE surrogate for new_node. Held callers and senders queued on ep are
  * replayed to the new home; they never see EMOLMIGRATE. An old owner still
  * running is displaced: its blocked call and later calls return EMOLNOTBIND.
- * Errors: EMOLPROCSTS
- * (not migrating), EMOLBADNODEID, EMOLNODCNODE, EMOLNOPROXY, EMOLBADPID,
- * EMOLBUSY (pid bound elsewhere), EMOLNOTBIND.
+ * Errors: EMOLPROCSTS (not migrating), EMOLBADNODEID, EMOLNODCNODE,
+ * EMOLNOPROXY, EMOLBADPID, EMOLBUSY (pid bound elsewhere), EMOLNOTBIND.
  * mnx_migr_rollback ends the migration where it was: held callers resume
  * against the old location; if the owner died meanwhile ep is unbound.
  * Errors: EMOLPROCSTS (not migrating), EMOLNOTBIND. */
