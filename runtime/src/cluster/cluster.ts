@@ -994,6 +994,10 @@ export class Cluster {
     const home = this.nodeState(from);
     const nodes = this.state.nodes.filter((n) => dc.nodes.includes(n.id));
     for (const n of nodes) if (!alive(n.pid, n.start)) throw new Error(`node ${n.name} is down: a migration needs every node of DC ${dc.name}`);
+    const standby = (await control.ps(target.dir, e.dc)).find((p) => p.endpoint === e.number && p.standby);
+    if (standby) {
+      throw new Error(`${target.name} holds a standby of ${label} (pid ${standby.pid}): migrate it to a node without one (a takeover promotes standbys)`);
+    }
     const old = (await control.ps(home.dir, e.dc)).find((p) => p.endpoint === e.number && !p.flags.includes('REMOTE'));
     if (!old || !(old.pid > 0)) throw new Error(`${label} is not running on ${home.name}`);
     const total = 5;

@@ -162,6 +162,8 @@ test('primary/backup: dvs crash of the primary\'s node; the backup on the lowest
     assert.match(ps.stdout, /^node0\s+0\s+1\s+\d+\s+fo_server\s+.+ \(primary; backups on node 1, 2\)/m);
     const st = await run('node', [DVS, 'status', file]);
     assert.match(st.stdout, /^fo_server\s+1\s+0\s+node0\s+running\s+\d+\s+.+\s+node1 \(pid \d+\), node2 \(pid \d+\)$/m);
+    // Migrating onto a standby's node is refused before anything changes.
+    await assert.rejects(c.migrate(1, 1), /node1 holds a standby of fo_server \(endpoint 1\)/);
     // The standbys are not bound: they wait in mnx_wait4bind.
     assert.doesNotMatch(c.logs('fo_server@node1'), /serving/);
 
