@@ -78,7 +78,17 @@ test('dvs migrate moves the counter server from node0 to node1 under traffic: no
       const s = fs.readFileSync(path.join(c.dir, 'logs', 'counter.log'), 'utf8');
       return s.includes('endpoint 1 on node 0') ? true : undefined;
     });
-    await new Promise((r) => setTimeout(r, 800));
+    // A migration that cannot happen is rolled back with a clear error: client_a
+    // is never idle in receive (it calls, then sleeps).
+    await assert.rejects(
+      c.migrate(20, 1, { idleTimeoutMs: 300 }),
+      /migration of client_a \(endpoint 20\) failed: it did not become idle within 0\.3 s \(it is .+\); rolled back/,
+    );
+    for (const n of (await c.status()).nodes) {
+      const p = n.procs.find((x) => x.endpoint === 20)!;
+      assert.ok(!p.flags.includes('MIGRATING'), `${n.name}: ${p.flags.join(',')}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
     const out = await run('node', [DVS, 'migrate', '1', 'node1', file], { timeout: 60000 });
     const took = Date.now() - t0;
