@@ -14,7 +14,7 @@ import { Ctx } from './ctx';
 import { registerDebug } from './debug';
 import type { CommandId } from './model/commandIds';
 import { configTemplate } from './model/template';
-import type { TreeNode } from './model/tree';
+import { migrationTargets, type TreeNode } from './model/tree';
 import { ClusterView } from './views/clusterView';
 import { TracePanel } from './webviews/tracePanel';
 
@@ -101,16 +101,10 @@ function createCommands(ctx: Ctx): Record<CommandId, Handler> {
     'dvs.endpoint.stop': (n?: TreeNode) => endpointAction(ctx, n, 'stop'),
     'dvs.endpoint.restart': (n?: TreeNode) => endpointAction(ctx, n, 'restart'),
     'dvs.endpoint.kill': (n?: TreeNode) => endpointAction(ctx, n, 'kill'),
-    'dvs.endpoint.migrate': (n?: TreeNode) => {
-      if (!ctx.cluster?.supports.migrate) {
-        void vscode.window.showInformationMessage(
-          `DVS: migrating ${n?.endpoint?.name ?? 'an endpoint'} is not supported yet by this runtime (mnx_migr_* answer EMOLNOSYS).`,
-        );
-      }
-    },
+    'dvs.endpoint.migrate': (n?: TreeNode) => migrateAction(ctx, n),
     'dvs.link.cut': (n?: TreeNode) => linkAction(ctx, n, 'cut'),
     'dvs.link.restore': (n?: TreeNode) => linkAction(ctx, n, 'restore'),
-    'dvs.node.kill': (n?: TreeNode) => nodeAction(ctx, n, 'kill'),
+    'dvs.node.crash': (n?: TreeNode) => nodeAction(ctx, n, 'crash'),
     'dvs.node.restart': (n?: TreeNode) => nodeAction(ctx, n, 'restart'),
   };
 }
@@ -195,6 +189,44 @@ async function endpointAction(ctx: Ctx, n: TreeNode | undefined, action: 'stop' 
   await ctx.refresh();
 }
 
+/** Moves an endpoint to a node the user picks, like `dvs migrate EP NODE`, with the steps as progress. */
+async function migrateAction(ctx: Ctx, n: TreeNode | undefined): Promise<void> {
+  const ep = n?.endpoint;
+  const c = ctx.cluster;
+  if (!ep || !c) {
+    void vscode.window.showInformationMessage('DVS: choose an endpoint in the Cluster view; no cluster is running.');
+    return;
+  }
+  if (!c.supports.migrate) {
+    void vscode.window.showInformationMessage(`DVS: migrating ${ep.name} is not supported by this runtime (its Cluster controller has no migrate).`);
+    return;
+  }
+  const targets = migrationTargets(await c.status(), ep);
+  if (targets.length === 0) {
+    void vscode.window.showInformationMessage(`DVS: there is no other running node of DC ${ep.dc} to move ${ep.name} to.`);
+    return;
+  }
+  const pick = await vscode.window.showQuickPick(
+    targets.map((t) => ({ label: t.name, description: `node ${t.id}`, id: t.id })),
+    { title: `Migrate ${ep.name} (endpoint ${ep.number}) to…`, placeHolder: 'callers wait and are replayed on the new node' },
+  );
+  if (!pick) return;
+  try {
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `DVS: migrating ${ep.name} to ${pick.label}` },
+      (progress) =>
+        c.migrate(ep.number, pick.id, ep.dc, (step, done, total) => {
+          progress.report({ message: `[${done}/${total}] ${step}` });
+          ctx.log(ep.name, `migrate: [${done}/${total}] ${step}`);
+        }),
+    );
+    ctx.log(ep.name, `migrated to ${pick.label}`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`DVS: migrate ${ep.name}: ${(err as Error).message}`);
+  }
+  await ctx.refresh();
+}
+
 async function linkAction(ctx: Ctx, n: TreeNode | undefined, action: 'cut' | 'restore'): Promise<void> {
   const link = n?.link;
   const c = ctx.cluster;
@@ -208,12 +240,12 @@ async function linkAction(ctx: Ctx, n: TreeNode | undefined, action: 'cut' | 're
   await ctx.refresh();
 }
 
-async function nodeAction(ctx: Ctx, n: TreeNode | undefined, action: 'kill' | 'restart'): Promise<void> {
+async function nodeAction(ctx: Ctx, n: TreeNode | undefined, action: 'crash' | 'restart'): Promise<void> {
   const node = n?.node;
   const c = ctx.cluster;
   if (!node || !c) return;
   try {
-    if (action === 'kill') await c.killNode(node.id);
+    if (action === 'crash') await c.crashNode(node.id);
     else {
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `DVS: restarting ${node.name}…` },

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
 import type { ClusterStatus } from '../src/model/events';
-import { buildTree, summarize } from '../src/model/tree';
+import { buildTree, migrationTargets, summarize } from '../src/model/tree';
 
 const status: ClusterStatus = {
   name: 'kv',
@@ -62,11 +62,25 @@ test('the status bar health is derived from one status value', () => {
   assert.equal(summarize(nodeDown).health, 'error');
 });
 
-test('nodes carry what the kill/restart node actions act on, and an up/down context value', () => {
+test('nodes carry what the crash/restart node actions act on, and an up/down context value', () => {
   const down: ClusterStatus = { ...status, nodes: [status.nodes[0]!, { ...status.nodes[1]!, up: false }] };
   const t = buildTree(down);
   assert.deepEqual(t.map((n) => [n.context, n.node]), [
     ['node.up', { id: 0, name: 'node0' }],
     ['node.down', { id: 1, name: 'node1' }],
   ]);
+});
+
+test('migration targets: other running nodes of the endpoint\'s DC', () => {
+  const three: ClusterStatus = {
+    ...status,
+    nodes: [
+      ...status.nodes,
+      { id: 2, name: 'node2', dir: '/d/2', up: false, links: [], dcs: [0] },
+      { id: 3, name: 'node3', dir: '/d/3', up: true, links: [], dcs: [{ id: 1, name: 'other' }] },
+    ],
+  };
+  const server = status.endpoints.find((e) => e.name === 'KV_SERVER')!;
+  assert.deepEqual(migrationTargets(three, server), [{ id: 1, name: 'node1' }], 'not its own node, not a down node, not another DC');
+  assert.deepEqual(migrationTargets(three, { ...server, node: 1 }), [{ id: 0, name: 'node0' }]);
 });

@@ -79,6 +79,8 @@ export interface DvsEndpoint {
   node: number;
   server?: boolean;
   program?: DvsProgram;
+  /** Nodes running a standby of this endpoint (bkupbind); the lowest reachable one takes over. */
+  backups?: number[];
 }
 
 export interface DvsMessageType {
@@ -252,7 +254,7 @@ class Validator {
 
   private endpoint(n: JsonNode): DvsEndpoint | undefined {
     if (!this.expectType(n, 'object', 'an endpoint object { "name", "number", "dc", "node" }')) return undefined;
-    this.unknownKeys(n, ['name', 'number', 'dc', 'node', 'server', 'program'], 'an endpoint');
+    this.unknownKeys(n, ['name', 'number', 'dc', 'node', 'server', 'program', 'backups'], 'an endpoint');
     const name = this.identifier(n, 'name');
     const number = this.integer(n, 'number', true, -65536, 65536);
     const dc = this.integer(n, 'dc', true, 0, 31);
@@ -278,10 +280,29 @@ class Validator {
         if (name !== undefined && runNode) this.spans.programs.set(name, span(runNode));
       }
     }
+    const backupsNode = prop(n, 'backups');
+    const backups: number[] = [];
+    if (backupsNode && this.expectType(backupsNode, 'array', 'an array of node ids (the nodes running a standby)')) {
+      for (const c of backupsNode.children ?? []) {
+        if (c.type === 'number' && Number.isInteger(c.value) && (c.value as number) >= 0 && (c.value as number) <= 31) {
+          if (backups.includes(c.value as number)) this.at(c, `node ${c.value} is listed twice in "backups"`);
+          else backups.push(c.value as number);
+        } else this.at(c, 'expected a node id (integer 0..31)');
+      }
+      if (!programNode) this.at(backupsNode, 'expected "program" too: a backup runs the endpoint\'s program on its node');
+    }
     if (name === undefined || number === undefined || dc === undefined || node === undefined) return undefined;
     const nameNode = prop(n, 'name');
     if (nameNode) this.spans.endpoints.set(name, span(nameNode));
-    return { name, number, dc, node, ...(server !== undefined ? { server } : {}), ...(program ? { program } : {}) };
+    return {
+      name,
+      number,
+      dc,
+      node,
+      ...(server !== undefined ? { server } : {}),
+      ...(program ? { program } : {}),
+      ...(backupsNode ? { backups } : {}),
+    };
   }
 
   private messageType(n: JsonNode): DvsMessageType | undefined {
@@ -361,6 +382,14 @@ class Validator {
       }
       if (!nodeIds.has(e.node)) this.at(fieldNode(en, 'node') ?? en, `expected a node id declared in "nodes"`);
       else if (!dc.nodes.includes(e.node)) this.at(fieldNode(en, 'node') ?? en, `node ${e.node} is not part of DC ${dc.name} (nodes ${dc.nodes.join(', ')})`);
+      const bnodes = fieldNode(en, 'backups')?.children ?? [];
+      for (const bn of bnodes) {
+        const b = bn.value;
+        if (typeof b !== 'number' || !Number.isInteger(b)) continue;
+        if (!nodeIds.has(b)) this.at(bn, `expected a node id declared in "nodes" (${[...nodeIds].join(', ') || 'none'})`);
+        else if (b === e.node) this.at(bn, `node ${b} is ${e.name}'s own node: a backup runs on another node`);
+        else if (!dc.nodes.includes(b)) this.at(bn, `node ${b} is not part of DC ${dc.name} (nodes ${dc.nodes.join(', ')})`);
+      }
       if (e.number < -dc.nr_tasks || e.number >= dc.nr_procs) {
         this.at(fieldNode(en, 'number') ?? en, `expected an endpoint number in DC ${dc.name}'s slot range ${-dc.nr_tasks} <= number < ${dc.nr_procs}`);
       }

@@ -106,3 +106,24 @@ test('the JSON schema knows the same layouts and required keys', () => {
   const layouts = schema.properties.protocol.properties.types.items.properties.layout.enum;
   assert.deepEqual(layouts, Object.keys(MESSAGE_LAYOUTS));
 });
+
+test('backups: node ids of the DC other than the endpoint\'s, with a program; errors at the value', () => {
+  const ok = VALID.replace('"node": 0, "server": true,', '"node": 0, "server": true, "backups": [1],');
+  const r = parseDvsConfig(ok, 'dvs.json');
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.config?.endpoints[0]?.backups, [1]);
+  const bad = VALID.replace('"node": 0, "server": true,', '"node": 0, "server": true, "backups": [0, 5, 1, 1, "x"],');
+  const errs = errorsOf(bad);
+  const msgs = errs.map((e) => e.message).join('\n');
+  assert.match(msgs, /node 0 is KV_SERVER's own node: a backup runs on another node/);
+  assert.match(msgs, /node id declared in "nodes"/);
+  assert.match(msgs, /node 1 is listed twice in "backups"/);
+  assert.match(msgs, /expected a node id \(integer 0\.\.31\)/);
+  const own = errs.find((e) => /own node/.test(e.message))!;
+  assert.equal(own.line, 8); // at the "0" inside "backups"
+  assert.equal(bad.split('\n')[7]!.slice(own.column - 1, own.column + 4), '0, 5,');
+  const noProgram = VALID.replace('"name": "TS_CLIENT", "number": 20, "dc": 0, "node": 1,\n      "program": { "run": "clients/client.ts", "args": ["--n", "10"] } }', '"name": "TS_CLIENT", "number": 20, "dc": 0, "node": 1, "backups": [0] }');
+  assert.match(errorsOf(noProgram).map((e) => e.message).join('\n'), /expected "program" too/);
+  const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'dvs.schema.json'), 'utf8'));
+  assert.equal(schema.properties.endpoints.items.properties.backups.type, 'array');
+});

@@ -14,6 +14,7 @@
         "../src/lib/bind.c",
         "../src/lib/errors.c",
         "../src/lib/ipc.c",
+        "../src/lib/migrate.c",
         "../src/lib/proc.c",
         "../src/lib/remote.c",
         "../src/lib/table.c",

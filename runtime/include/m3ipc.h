@@ -316,8 +316,16 @@ int mnx_tbind(int dcid, int ep);
 int mnx_lclbind(int dcid, pid_t pid, int ep);
 /* mnx_rmtbind declares endpoint ep of DC dcid as living on node nodeid. */
 int mnx_rmtbind(int dcid, const char *name, int ep, int nodeid);
-/* mnx_bkupbind registers local process pid as the backup of the remote
- * primary ep that lives on nodeid. */
+/* mnx_bkupbind registers local process pid as a standby (backup) of the
+ * remote primary ep that lives on nodeid; returns ep. The slot stays REMOTE
+ * (traffic goes to the primary, misc flag MIS_RMTBACKUP) and pid is not
+ * bound: its mnx_wait4bind() returns only when a takeover commits ep to it
+ * (mnx_migr_commit(pid, dcid, ep, <this node>), which the node daemons do
+ * when the primary's node dies). If pid dies first, the slot reverts to a
+ * plain surrogate. Errors: EMOLBADNODEID (nodeid is this node or out of
+ * range), EMOLNODCNODE, EMOLNOPROXY, EMOLBADPID, EMOLBUSY (pid is bound or
+ * a standby already), EMOLSLOTUSED (ep is local here, on another node, or
+ * has a standby here already), EMOLRANGE. */
 int mnx_bkupbind(int dcid, pid_t pid, int ep, int nodeid);
 /* mnx_unbind: queued senders get EMOLDSTDIED, receivers from ep get
  * EMOLSRCDIED, pending notifications are dropped. */
@@ -363,6 +371,23 @@ int mnx_dc_init(dc_usr_t *dc);
 int mnx_dc_end(int dcid);
 int mnx_add_node(int dcid, int nodeid);
 int mnx_del_node(int dcid, int nodeid);
+/* Live migration (run each step on every node of the DC; see runtime/README.md).
+ * mnx_migr_start marks ep MIGRATING on this node: callers of send, sendrec
+ * and notify to it wait (WAITMIGR) instead of failing, and its queue is
+ * frozen. Errors: EMOLNOTBIND, EMOLMIGRATE (already migrating), EMOLONCOPY
+ * and EMOLBUSY (its local process is in a copy or a remote operation: try
+ * again), EMOLRANGE/EMOLENDPOINT. The owner's death while migrating keeps
+ * the slot for the new home (its callers do not get EMOLSRCDIED).
+ * mnx_migr_commit makes new_node ep's home: there it binds pid (which waits
+ * in mnx_wait4bind), elsewhere pid is ignored (-1) and the slot becomes a
+ * REMOTE surrogate for new_node. Held callers and senders queued on ep are
+ * replayed to the new home; they never see EMOLMIGRATE. An old owner still
+ * running is displaced: its blocked call and later calls return EMOLNOTBIND.
+ * Errors: EMOLPROCSTS (not migrating), EMOLBADNODEID, EMOLNODCNODE,
+ * EMOLNOPROXY, EMOLBADPID, EMOLBUSY (pid bound elsewhere), EMOLNOTBIND.
+ * mnx_migr_rollback ends the migration where it was: held callers resume
+ * against the old location; if the owner died meanwhile ep is unbound.
+ * Errors: EMOLPROCSTS (not migrating), EMOLNOTBIND. */
 int mnx_migr_start(int dcid, int ep);
 int mnx_migr_commit(pid_t pid, int dcid, int ep, int new_node);
 int mnx_migr_rollback(int dcid, int ep);

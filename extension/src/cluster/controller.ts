@@ -48,10 +48,12 @@ export interface ClusterHandle {
   restart(ep: number, dc?: number): Promise<void>;
   linkCut(a: number, b: number): Promise<void>;
   linkRestore(a: number, b: number): Promise<void>;
-  /** Fault injection: SIGKILL a node's dvsd; and start it again. */
-  killNode(id: number): Promise<void>;
+  /** Fault injection: SIGKILL a node's dvsd and its programs (`dvs crash`); and start it again. */
+  crashNode(id: number): Promise<void>;
   restartNode(id: number): Promise<void>;
   logs(source?: string): string[];
+  /** Live migration of an endpoint to a node (`dvs migrate`); throws when the runtime has none. */
+  migrate(ep: number, node: number, dc: number | undefined, onProgress?: (step: string, done: number, total: number) => void): Promise<void>;
 }
 
 /** The runtime's optional exports, looked up at run time so an older runtime still works. */
@@ -86,8 +88,8 @@ interface RuntimeCluster {
   linkRestore(a: number, b: number): Promise<void>;
   logs(source?: string): string | string[] | Promise<string[]>;
   follow?(onLog: (source: string, line: string) => void): { stop(): void };
-  migrate?(ep: number, node: number, dc?: number): Promise<void>;
-  killNode?(id: number): Promise<void>;
+  migrate?(ep: number, node: number, opts?: { dc?: number; onProgress?(step: string, done: number, total: number): void }): Promise<unknown>;
+  crashNode?(id: number): Promise<unknown>;
   restartNode?(id: number, onProgress?: (what: string) => void): Promise<void>;
 }
 
@@ -155,13 +157,17 @@ function wrapRuntimeCluster(file: string, c: RuntimeCluster, onDown?: () => void
     restart: (ep, dc) => c.restart(ep, dc),
     linkCut: (a, b) => c.linkCut(a, b),
     linkRestore: (a, b) => c.linkRestore(a, b),
-    killNode: async (id) => {
-      if (!c.killNode) throw new Error('this runtime cannot kill a node (update @dvs/runtime)');
-      await c.killNode(id);
+    crashNode: async (id) => {
+      if (!c.crashNode) throw new Error('this runtime cannot crash a node (update @dvs/runtime)');
+      await c.crashNode(id);
     },
     restartNode: async (id) => {
       if (!c.restartNode) throw new Error('this runtime cannot restart a node (update @dvs/runtime)');
       await c.restartNode(id);
+    },
+    migrate: async (ep, node, dc, onProgress) => {
+      if (typeof c.migrate !== 'function') throw new Error('this runtime cannot migrate endpoints (its Cluster has no migrate)');
+      await c.migrate(ep, node, { ...(dc !== undefined ? { dc } : {}), ...(onProgress ? { onProgress } : {}) });
     },
     logs: (source) => {
       const r = c.logs(source);

@@ -17,7 +17,7 @@ export const COMMANDS = [
   'dvs.endpoint.migrate',
   'dvs.link.cut',
   'dvs.link.restore',
-  'dvs.node.kill',
+  'dvs.node.crash',
   'dvs.node.restart',
 ] as const;
 

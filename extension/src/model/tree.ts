@@ -181,3 +181,13 @@ export function summarize(status: ClusterStatus | undefined, starting = false): 
   }
   return { health: 'ok', text: `DVS ${status.name}: ${counts}`, detail: `Cluster ${status.name} is healthy.` };
 }
+
+/**
+ * The nodes an endpoint can be migrated to (`dvs migrate`): up, carrying the
+ * endpoint's DC, and not the node it runs on now.
+ */
+export function migrationTargets(status: ClusterStatus, ep: EndpointStatus): Array<{ id: number; name: string }> {
+  return status.nodes
+    .filter((n) => n.up && n.id !== ep.node && n.dcs.some((d) => (typeof d === 'number' ? d : d.id) === ep.dc))
+    .map((n) => ({ id: n.id, name: n.name }));
+}

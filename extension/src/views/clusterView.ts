@@ -15,7 +15,7 @@ const SAFETY_REFRESH_MS = 3000;
 /** bind/unbind/errors change the tree for sure; plain IPC only flips sending/receiving. */
 const STRUCTURE_DEBOUNCE_MS = 300;
 const IPC_DEBOUNCE_MS = 1500;
-const STRUCTURAL = new Set(['bind', 'unbind', 'error', 'timeout', 'link', 'migrate']);
+const STRUCTURAL = new Set(['bind', 'unbind', 'error', 'timeout', 'link', 'migr_start', 'migr_commit', 'migr_rollback']);
 
 export class ClusterView implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();

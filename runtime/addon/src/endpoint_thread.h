@@ -58,7 +58,7 @@ struct dvs_call {
     void *user;         /* the binding layer's own state */
     /* A call run in split form on the caller's thread (dvs_ept_split_*):
      * libm3ipc's struct dvsi_call lives here (checked in C). */
-    uint64_t split[12];
+    uint64_t split[16];
 };
 
 struct dvs_ept;

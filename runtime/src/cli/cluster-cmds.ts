@@ -30,8 +30,6 @@ export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.j
                               (with --dir DIR: of one node, see below)
   dvs down [FILE]             stop every program and node, delete the cluster's state
   dvs kill EP [--dc N] [FILE] SIGKILL the program of endpoint EP (it shows as dead)
-  dvs kill --node NODE [FILE] SIGKILL a node's dvsd (fault injection: the node dies as if its
-                              host crashed; the other nodes' callers get EMOLNOTCONN)
   dvs restart EP [--dc N] [FILE]
                               stop endpoint EP's program and start it again
   dvs restart --node NODE [FILE]
@@ -41,7 +39,12 @@ export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.j
   dvs link cut|restore A B [FILE]
                               cut or restore the link between nodes A and B (fault injection:
                               callers blocked on the other node get EMOLNOTCONN)
-  dvs migrate EP NODE [FILE]  move endpoint EP to NODE (needs migration in dvsd)
+  dvs migrate EP NODE [--dc N] [FILE]
+                              live migration of endpoint EP to NODE (id or name): callers wait
+                              and are replayed there; the program restarts on NODE (its state
+                              is its own to hand over)
+  dvs crash NODE [FILE]       fault injection: SIGKILL a node's dvsd and its programs (its
+                              endpoints' backups, "backups" in dvs.json, take them over)
 Without FILE the commands act on the running cluster (./dvs.json's, or the only one running;
 --cluster NAME picks one).`;
 
@@ -125,6 +128,8 @@ export async function clusterCommand(cmd: string, argv: string[]): Promise<numbe
         return await cmdLink(argv);
       case 'migrate':
         return await cmdMigrate(argv);
+      case 'crash':
+        return await cmdCrash(argv);
       default:
         throw new CliUsageError(`unknown command '${cmd}'`);
     }
@@ -252,9 +257,12 @@ function formatStatus(s: ClusterStatus, c: Cluster): string {
     ]);
   }
   out.push(table(nodeRows), '');
-  const epRows = [['ENDPOINT', 'EP', 'DC', 'NODE', 'STATE', 'PID', 'DOING']];
+  const epRows = [['ENDPOINT', 'EP', 'DC', 'NODE', 'STATE', 'PID', 'DOING', 'BACKUPS']];
   for (const e of s.endpoints) {
-    epRows.push([e.name, String(e.number), String(e.dc), nodeName(e.node), e.state, e.pid ? String(e.pid) : '-', e.describe]);
+    // A migrated endpoint, or one a backup took over, runs away from its dvs.json node.
+    const where = nodeName(e.node) + (e.declaredNode !== undefined ? ` (dvs.json: ${nodeName(e.declaredNode)})` : '');
+    const backups = e.backups?.map((b) => `${nodeName(b.node)} (pid ${b.pid})`).join(', ') ?? '-';
+    epRows.push([e.name, String(e.number), String(e.dc), where, e.state, e.pid ? String(e.pid) : '-', e.describe, backups]);
   }
   out.push(table(epRows));
   return out.join('\n');
@@ -308,13 +316,9 @@ async function cmdKill(cmd: 'kill' | 'restart', argv: string[]): Promise<number>
     const byName = c.nodes.find((n) => n.name === v);
     const id = byName ? byName.id : int(v, '--node', 0, 31);
     const name = c.nodes.find((n) => n.id === id)?.name ?? `node ${id}`;
-    if (cmd === 'kill') {
-      await c.killNode(id);
-      console.log(`dvsd of ${name} killed`);
-    } else {
-      await c.restartNode(id, (what) => console.log(`  ${what}`));
-      console.log(`${name} restarted`);
-    }
+    if (cmd === 'kill') throw new CliUsageError(`to kill a node, use: dvs crash ${v}`);
+    await c.restartNode(id, (what) => console.log(`  ${what}`));
+    console.log(`${name} restarted`);
     return 0;
   }
   const [ep, file] = a.positional;
@@ -359,6 +363,18 @@ async function cmdLink(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdCrash(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, ['--cluster'], []);
+  const [which, file] = a.positional;
+  if (which === undefined) throw new CliUsageError('dvs crash needs a node (id or name): dvs crash NODE');
+  const c = await target(a, file);
+  const n = c.nodes.find((x) => x.name === which) ?? c.nodes.find((x) => String(x.id) === which);
+  if (!n) throw new CliUsageError(`no node '${which}' in cluster ${c.name} (nodes: ${c.nodes.map((x) => `${x.id} ${x.name}`).join(', ')})`);
+  const r = await c.crashNode(n.id);
+  console.log(`node ${n.name} crashed: dvsd (pid ${r.dvsd}) and ${r.programs.length} program(s) killed`);
+  return 0;
+}
+
 async function cmdMigrate(argv: string[]): Promise<number> {
   const a = parseArgs(argv, ['--cluster', '--dc'], []);
   const [ep, to, file] = a.positional;
@@ -374,9 +390,12 @@ async function cmdMigrate(argv: string[]): Promise<number> {
     return 1;
   }
   const dest = c.nodes.find((x) => x.name === to) ?? c.nodes.find((x) => String(x.id) === to);
-  if (!dest) throw new CliUsageError(`no node '${to}' in cluster ${c.name}`);
-  const epDc = dc ?? c.config.endpoints.find((e) => e.number === n)?.dc ?? 0;
-  await control.request(from.dir, `migrate ${epDc} ${n} ${dest.id}`);
-  console.log(`endpoint ${n} migrated from ${from.name} to ${dest.name}`);
+  if (!dest) throw new CliUsageError(`no node '${to}' in cluster ${c.name} (nodes: ${c.nodes.map((x) => `${x.id} ${x.name}`).join(', ')})`);
+  const r = await c.migrate(n, dest.id, {
+    ...(dc !== undefined ? { dc } : {}),
+    onProgress: (step, done, total) => console.log(`[${done}/${total}] ${step}`),
+  });
+  const was = c.nodes.find((x) => x.id === r.from)?.name ?? `node ${r.from}`;
+  console.log(`${r.name} (endpoint ${n}) migrated from ${was} to ${dest.name} (pid ${r.pid})`);
   return 0;
 }

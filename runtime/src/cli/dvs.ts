@@ -280,6 +280,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'logs':
     case 'link':
     case 'migrate':
+    case 'crash':
       return clusterCommand(cmd, rest);
     case undefined:
       // No arguments: the built-in sample cluster, in the foreground.

@@ -16,9 +16,15 @@ export function psCells(p: control.ProcInfo): string[] {
     String(p.endpoint),
     p.pid > 0 ? String(p.pid) : '-',
     p.name || '-',
-    control.describeState(p),
+    control.describeState(p) + primaryRole(p),
     String(p.lclsent + p.rmtsent),
     String(p.lclcopy + p.rmtcopy),
     String(p.nqueued),
   ];
+}
+
+/** The role of a primary that has standbys (bkupbind on other nodes), for dvs ps. */
+function primaryRole(p: control.ProcInfo): string {
+  if (p.flags.includes('REMOTE') || !p.bkup_nodes?.length) return '';
+  return ` (primary; backups on node ${p.bkup_nodes.join(', ')})`;
 }

@@ -55,7 +55,26 @@ export interface ClusterStatus {
     state: 'running' | 'dead' | 'not started';
     pid?: number;
     describe: string;
+    /** Where dvs.json puts it, when it runs elsewhere now (migrated, or taken over by a backup). */
+    declaredNode?: number;
+    /** Standbys (bkupbind) waiting to take the endpoint over: their nodes and pids. */
+    backups?: { node: number; pid: number }[];
   }[];
+}
+
+export interface MigrateOptions {
+  dc?: number;
+  /** One call per step of the migration. */
+  onProgress?(step: string, done: number, total: number): void;
+  /** How long the endpoint may take to become idle (receiving, nobody awaiting its reply); 10 s by default. */
+  idleTimeoutMs?: number;
+}
+
+export interface MigrateResult {
+  name: string;
+  from: number;
+  to: number;
+  pid: number;
 }
 
 export interface UpOptions {
@@ -94,6 +113,8 @@ interface NodeState extends ClusterNodeInfo {
 
 interface ClusterState {
   version: 1;
+  /** Where migrated endpoints live now (endpoint name -> node id); dvs.json's node otherwise. */
+  placement?: Record<string, number>;
   name: string;
   config: string;
   dir: string;
@@ -339,7 +360,8 @@ export class Cluster {
     const builds = [...new Set(c.endpoints.map((e) => e.program?.build).filter((b): b is string => !!b))];
     const withProgram = c.endpoints.filter((e) => e.program);
     const multi = c.nodes.length > 1;
-    const total = builds.length + c.nodes.length + (multi ? 2 : 0) + withProgram.length;
+    const standbys = withProgram.flatMap((e) => (e.backups ?? []).map((b) => ({ e, b })));
+    const total = builds.length + c.nodes.length + (multi ? 2 : 0) + withProgram.length + standbys.length;
     let done = 0;
     const step = (what: string) => progress(what, ++done, total);
 
@@ -420,6 +442,28 @@ export class Cluster {
         opts.onProgramStart?.({ name: e.name, number: e.number, dc: e.dc, node: e.node, pid: p.pid, command: p.command, ...(inspectPort ? { inspectPort } : {}) });
         step(`starting ${e.name} on ${cluster.nodeName(e.node)} (endpoint ${e.number}, pid ${p.pid})`);
       }
+
+      // 6. Standbys: the same program on each backup node, bound with
+      // bkupbind (it waits in mnx_wait4bind until a takeover); every other
+      // node of the DC learns where the standbys are, so that the daemons
+      // can pick the same one when the primary's node dies.
+      for (const { e, b } of standbys) {
+        aborted();
+        const bn = cluster.nodeState(b);
+        const p = await cluster.startProgram(e, undefined, {
+          node: b,
+          name: backupName(e, bn.name),
+          bind: async (pid) => {
+            await control.request(bn.dir, `bkupbind ${e.dc} ${pid} ${e.number} ${e.node}`);
+          },
+        });
+        const dc = c.dcs.find((d) => d.id === e.dc)!;
+        for (const n of state.nodes) {
+          if (n.id === b || !dc.nodes.includes(n.id)) continue;
+          await control.request(n.dir, `backup ${e.dc} ${e.number} ${b}`);
+        }
+        step(`starting the backup of ${e.name} on ${bn.name} (standby pid ${p.pid}, bkupbind)`);
+      }
       cluster.save();
       return cluster;
     } catch (err) {
@@ -497,7 +541,11 @@ export class Cluster {
 
   private logSources(): [string, string][] {
     const out: [string, string][] = this.state.nodes.map((n) => [n.name, logPath(n.dir)]);
-    for (const e of this.config.endpoints) if (e.program) out.push([e.name, this.logFile(e.name)]);
+    for (const e of this.config.endpoints) {
+      if (!e.program) continue;
+      out.push([e.name, this.logFile(e.name)]);
+      for (const b of e.backups ?? []) out.push([backupName(e, this.nodeName(b)), this.logFile(backupName(e, this.nodeName(b)))]);
+    }
     return out;
   }
 
@@ -505,12 +553,17 @@ export class Cluster {
     return path.join(this.state.dir, 'logs', `${name}.exit`);
   }
 
-  private async startProgram(e: DvsEndpoint, inspect?: string): Promise<ProgramState> {
-    const node = this.nodeState(e.node);
+  private async startProgram(
+    e: DvsEndpoint,
+    inspect?: string,
+    how: { node?: number; bind?: (pid: number) => Promise<void>; name?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<ProgramState> {
+    const node = this.nodeState(how.node ?? this.homeOf(e));
     const command = commandFor(this.loaded, e, inspect);
-    const logFile = this.logFile(e.name);
-    fs.rmSync(this.exitFile(e.name), { force: true });
-    this.exits.delete(e.name);
+    const name = how.name ?? e.name;
+    const logFile = this.logFile(name);
+    fs.rmSync(this.exitFile(name), { force: true });
+    this.exits.delete(name);
     let running: Running;
     try {
       running = await runProgram({
@@ -522,25 +575,35 @@ export class Cluster {
         cwd: this.loaded.folder,
         logFile,
         // In an Electron host (VS Code desktop) process.execPath is Electron: make it act as Node.
-        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name, ...(process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
+        env: { DVS_CLUSTER: this.name, DVS_ENDPOINT_NAME: e.name, ...(how.env ?? {}), ...(process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
         ...(node.netns ? { wrap: ['ip', 'netns', 'exec', node.netns] } : {}),
+        ...(how.bind ? { bind: how.bind } : {}),
       });
     } catch (err) {
-      throw new Error(`${e.name} on ${node.name}: ${(err as Error).message}`);
+      throw new Error(`${name} on ${node.name}: ${(err as Error).message}`);
     }
     const pid = running.child.pid!;
-    this.children.set(e.name, running);
+    this.children.set(name, running);
     void running.exited.then((code) => {
-      this.exits.set(e.name, code);
+      // Replaced meanwhile (a migration, perhaps by another dvs process,
+      // started its successor): this end is not the endpoint's.
+      let now: ProgramState | undefined;
       try {
-        fs.writeFileSync(this.exitFile(e.name), `${pid} ${code}\n`);
-        fs.appendFileSync(logFile, `[dvs] ${e.name} (pid ${pid}) exited with status ${code}\n`);
+        now = (JSON.parse(fs.readFileSync(statePath(this.state.name), 'utf8')) as ClusterState).programs.find((x) => x.name === name);
+      } catch {
+        // no state any more: the cluster is going down
+      }
+      if (now && now.pid !== pid) return;
+      this.exits.set(name, code);
+      try {
+        fs.writeFileSync(this.exitFile(name), `${pid} ${code}\n`);
+        fs.appendFileSync(logFile, `[dvs] ${name} (pid ${pid}) exited with status ${code}\n`);
       } catch {
         // The cluster was taken down meanwhile.
       }
     });
-    const p: ProgramState = { name: e.name, number: e.number, dc: e.dc, node: e.node, pid, start: procStart(pid), log: logFile, command };
-    this.state.programs = this.state.programs.filter((x) => x.name !== e.name);
+    const p: ProgramState = { name, number: e.number, dc: e.dc, node: node.id, pid, start: procStart(pid), log: logFile, command };
+    this.state.programs = this.state.programs.filter((x) => x.name !== name);
     this.state.programs.push(p);
     this.save();
     return p;
@@ -555,11 +618,12 @@ export class Cluster {
   /** Exit codes seen so far, by endpoint name. */
   exitCodes(): Map<string, number> {
     const out = new Map(this.exits);
-    for (const e of this.config.endpoints) {
-      if (out.has(e.name)) continue;
+    const names = this.config.endpoints.flatMap((e) => [e.name, ...(e.backups ?? []).map((b) => backupName(e, this.nodeName(b)))]);
+    for (const name of names) {
+      if (out.has(name)) continue;
       try {
-        const [, code] = fs.readFileSync(this.exitFile(e.name), 'utf8').trim().split(' ');
-        if (code !== undefined) out.set(e.name, Number(code));
+        const [, code] = fs.readFileSync(this.exitFile(name), 'utf8').trim().split(' ');
+        if (code !== undefined) out.set(name, Number(code));
       } catch {
         // not exited (or not known)
       }
@@ -628,10 +692,21 @@ export class Cluster {
     }
     const exits = this.exitCodes();
     const endpoints: ClusterStatus['endpoints'] = this.config.endpoints.map((e) => {
-      const node = nodes.find((n) => n.id === e.node);
-      const p = node?.procs.find((x) => x.dc === e.dc && x.endpoint === e.number && !x.flags.includes('REMOTE'));
-      const base = { name: e.name, number: e.number, dc: e.dc, node: e.node };
-      if (p && p.pid > 0) return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) };
+      // Where it runs: the node whose table has it local (after a migration
+      // or a takeover that is not dvs.json's node).
+      const local = (n: ClusterStatus['nodes'][number]) => n.procs.find((x) => x.dc === e.dc && x.endpoint === e.number && !x.flags.includes('REMOTE') && x.pid > 0);
+      const node = nodes.find((n) => n.up && local(n)) ?? nodes.find((n) => n.id === this.homeOf(e));
+      const p = node ? local(node) : undefined;
+      const at = node?.id ?? this.homeOf(e);
+      const backups = nodes.flatMap((n) =>
+        n.procs.filter((x) => x.dc === e.dc && x.endpoint === e.number && x.standby && x.pid > 0).map((x) => ({ node: n.id, pid: x.pid })),
+      );
+      const base = { name: e.name, number: e.number, dc: e.dc, node: at, ...(at !== e.node ? { declaredNode: e.node } : {}), ...(backups.length ? { backups } : {}) };
+      if (p && p.pid > 0) {
+        const standby = this.state.programs.find((x) => x.pid === p.pid && x.name !== e.name);
+        const how = standby ? ` (backup ${standby.name} took over)` : '';
+        return { ...base, state: 'running' as const, pid: p.pid, describe: control.describeState(p) + how };
+      }
       const launched = this.state.programs.find((x) => x.name === e.name);
       if (node && !node.up) {
         return { ...base, state: 'dead' as const, ...(launched ? { pid: launched.pid } : {}), describe: `node ${node.name} is down` };
@@ -683,7 +758,7 @@ export class Cluster {
   async kill(endpoint: number, dc?: number): Promise<void> {
     this.reload();
     const e = this.endpoint(endpoint, dc);
-    const node = this.nodeState(e.node);
+    const node = this.nodeState(await this.liveHome(e));
     const procs = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
     const p = procs.find((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'));
     const launched = this.state.programs.find((x) => x.name === e.name);
@@ -758,20 +833,6 @@ export class Cluster {
   }
 
   /**
-   * SIGKILLs a node's dvsd (fault injection: the node dies as if its host
-   * crashed). Its programs are left running, as they would be; the other
-   * nodes see the link go down and their callers get EMOLNOTCONN.
-   */
-  async killNode(id: number): Promise<void> {
-    this.reload();
-    const n = this.nodeState(id);
-    if (!alive(n.pid, n.start)) throw new Error(`${n.name} is not running (dvsd pid ${n.pid} is gone)`);
-    process.kill(n.pid, 'SIGKILL');
-    for (let i = 0; i < 250 && alive(n.pid, n.start); i++) await delay(20);
-    if (alive(n.pid, n.start)) throw new Error(`dvsd of ${n.name} (pid ${n.pid}) survived SIGKILL for 5 s`);
-  }
-
-  /**
    * Starts a node again, after its dvsd died or was killed (or stops it
    * first if it runs): the node's programs are stopped, a fresh dvsd takes
    * the same address and port, the links to the other nodes come back (they
@@ -830,7 +891,8 @@ export class Cluster {
     this.reload();
     const e = this.endpoint(endpoint, dc);
     if (!e.program) throw new Error(`endpoint ${e.number} (${e.name}) has no program in dvs.json`);
-    const node = this.nodeState(e.node);
+    const home = await this.liveHome(e);
+    const node = this.nodeState(home);
     const procs = await control.ps(node.dir, e.dc).catch(() => [] as control.ProcInfo[]);
     const p = procs.find((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'));
     const launched = this.state.programs.find((x) => x.name === e.name);
@@ -843,7 +905,32 @@ export class Cluster {
       if (!now.some((x) => x.endpoint === e.number && !x.flags.includes('REMOTE'))) break;
       await delay(20);
     }
-    await this.startProgram(e);
+    await this.startProgram(e, undefined, { node: home });
+  }
+
+  /**
+   * Fault injection: SIGKILLs a node's dvsd and every program bound on it,
+   * as if the machine died. Its links drop at once on the other nodes;
+   * their backups take its endpoints over (backup.c).
+   */
+  async crashNode(id: number): Promise<{ dvsd: number; programs: number[] }> {
+    this.reload();
+    const n = this.nodeState(id);
+    if (!alive(n.pid, n.start)) throw new Error(`node ${n.name} is not running`);
+    const procs = await control.ps(n.dir).catch(() => [] as control.ProcInfo[]);
+    const victims = new Set<number>();
+    for (const p of procs) if (p.pid > 0 && alive(p.pid)) victims.add(p.pid);
+    for (const p of this.state.programs) if (p.node === id && alive(p.pid, p.start)) victims.add(p.pid);
+    process.kill(n.pid, 'SIGKILL');
+    for (const pid of victims) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (let i = 0; i < 100 && alive(n.pid, n.start); i++) await delay(20);
+    return { dvsd: n.pid, programs: [...victims] };
   }
 
   private pair(a: number, b: number): [NodeState, NodeState] {
@@ -923,12 +1010,183 @@ export class Cluster {
     return [...this.state.nodes.map((n) => n.pid), ...this.state.programs.map((p) => p.pid)];
   }
 
-  /** The node an endpoint runs on, from dvs.json. */
+  /** The node an endpoint runs on: dvs.json's, or where it was migrated to. */
   nodeOf(endpoint: number, dc?: number): ClusterNodeInfo {
+    this.reload();
     const e = this.endpoint(endpoint, dc);
-    const n = this.nodeState(e.node);
+    const n = this.nodeState(this.homeOf(e));
     return { id: n.id, name: n.name, dir: n.dir, host: n.host, port: n.port };
   }
+
+  /** Where the launcher last put an endpoint (dvs.json's node unless migrated). */
+  private homeOf(e: DvsEndpoint): number {
+    return this.state.placement?.[e.name] ?? e.node;
+  }
+
+  /**
+   * Where an endpoint lives now, from the nodes' own tables: the node on
+   * which its slot is local (a takeover by a backup moves it without the
+   * launcher); the launcher's placement when no live node has it.
+   */
+  async liveHome(e: DvsEndpoint): Promise<number> {
+    for (const n of this.state.nodes) {
+      if (!alive(n.pid, n.start)) continue;
+      const procs = await control.ps(n.dir, e.dc).catch(() => [] as control.ProcInfo[]);
+      if (procs.some((p) => p.endpoint === e.number && !p.flags.includes('REMOTE') && p.pid > 0)) return n.id;
+    }
+    return this.homeOf(e);
+  }
+
+  /**
+   * Live migration of an endpoint to another node, as the original's
+   * manager does it (m3ipc-semantics.md §6): migr_start on every node of
+   * its DC (callers from now on wait, WAITMIGR); wait until its process is
+   * idle in receive with no caller awaiting its reply; stop it; start the
+   * endpoint's program on the target node, bound there by migr_commit;
+   * migr_commit on every other node (the old home last). Callers held
+   * meanwhile are replayed to the new node and never see the migration.
+   * On a failure before the new program is bound everything is rolled
+   * back (a program already stopped is started again where it was) and the
+   * error says what failed. The program's state is its own business: the
+   * new process starts fresh unless the program hands it over itself.
+   */
+  async migrate(endpoint: number, to: number, opts: MigrateOptions = {}): Promise<MigrateResult> {
+    this.reload();
+    const e = this.endpoint(endpoint, opts.dc);
+    const label = `${e.name} (endpoint ${e.number})`;
+    if (!e.program) throw new Error(`${label} has no program in dvs.json: there is nothing to start on the target node`);
+    const target = this.nodeState(to);
+    const dc = this.config.dcs.find((d) => d.id === e.dc)!;
+    if (!dc.nodes.includes(to)) throw new Error(`node ${target.name} is not part of DC ${dc.name} (nodes ${dc.nodes.join(', ')}): ${label} cannot live there`);
+    const from = await this.liveHome(e);
+    if (from === to) throw new Error(`${label} already runs on ${target.name}`);
+    const home = this.nodeState(from);
+    const nodes = this.state.nodes.filter((n) => dc.nodes.includes(n.id));
+    for (const n of nodes) if (!alive(n.pid, n.start)) throw new Error(`node ${n.name} is down: a migration needs every node of DC ${dc.name}`);
+    const standby = (await control.ps(target.dir, e.dc)).find((p) => p.endpoint === e.number && p.standby);
+    if (standby) {
+      throw new Error(`${target.name} holds a standby of ${label} (pid ${standby.pid}): migrate it to a node without one (a takeover promotes standbys)`);
+    }
+    const old = (await control.ps(home.dir, e.dc)).find((p) => p.endpoint === e.number && !p.flags.includes('REMOTE'));
+    if (!old || !(old.pid > 0)) throw new Error(`${label} is not running on ${home.name}`);
+    const total = 5;
+    const progress = (step: string, done: number) => opts.onProgress?.(step, done, total);
+    const rollback = async (which: NodeState[]) => {
+      for (const n of which) await control.request(n.dir, `migrate rollback ${e.dc} ${e.number}`).catch(() => undefined);
+    };
+
+    const order = [...nodes.filter((x) => x.id !== from), home];
+    progress(`migr_start of ${label} on ${order.map((n) => n.name).join(', ')}: its callers now wait`, 1);
+    const idleMs = opts.idleTimeoutMs ?? 10000;
+    const started: NodeState[] = [];
+    const startBy = Date.now() + idleMs;
+    // The home last: the other nodes then already hold their callers, so
+    // its process soon stops doing remote operations (EMOLBUSY).
+    for (const n of order) {
+      for (;;) {
+        try {
+          await control.request(n.dir, `migrate start ${e.dc} ${e.number}`);
+          started.push(n);
+          break;
+        } catch (err) {
+          // EMOLBUSY / EMOLONCOPY: its process is in a remote operation or a
+          // copy right now (the original refuses then); those end quickly.
+          const transient = err instanceof control.ControlError && (err.errorName === 'EMOLBUSY' || err.errorName === 'EMOLONCOPY');
+          if (transient && Date.now() < startBy) {
+            await delay(5);
+            continue;
+          }
+          await rollback(started);
+          throw new Error(`migration of ${label} failed: migr_start on ${n.name}: ${(err as Error).message}; rolled back`);
+        }
+      }
+    }
+
+    progress(`waiting for ${label} on ${home.name} to be idle (receiving, no caller awaiting its reply)`, 2);
+    const deadline = Date.now() + idleMs;
+    let why = '';
+    for (;;) {
+      why = await this.busyReason(e, home, nodes);
+      if (!why) break;
+      if (Date.now() > deadline) {
+        await rollback(nodes);
+        throw new Error(`migration of ${label} failed: it did not become idle within ${idleMs / 1000} s (${why}); rolled back`);
+      }
+      await delay(20);
+    }
+
+    progress(`stopping ${label} on ${home.name} (pid ${old.pid})`, 3);
+    await terminate(new Map([[old.pid, procStart(old.pid)]]), STOP_GRACE_MS);
+    const launched = this.state.programs.find((x) => x.name === e.name);
+    if (launched && launched.pid === old.pid) {
+      try {
+        fs.appendFileSync(launched.log, `[dvs] ${e.name} (pid ${old.pid}) stopped: migrating to ${target.name}\n`);
+      } catch {
+        // the log is optional
+      }
+    }
+
+    progress(`starting ${label} on ${target.name}, bound there by migr_commit`, 4);
+    let p: ProgramState;
+    try {
+      p = await this.startProgram(e, undefined, {
+        node: to,
+        // The program may take its state over from its predecessor (samples/c/migrate).
+        env: { DVS_MIGRATED_FROM: String(from) },
+        bind: async (pid) => {
+          await control.request(target.dir, `migrate commit ${e.dc} ${e.number} ${to} ${pid}`);
+        },
+      });
+    } catch (err) {
+      // Put it back where it was: a fresh process committed on the old home.
+      const reason = (err as Error).message;
+      try {
+        await this.startProgram(e, undefined, {
+          node: from,
+          bind: async (pid) => {
+            await control.request(home.dir, `migrate commit ${e.dc} ${e.number} ${from} ${pid}`);
+          },
+        });
+        await rollback(nodes.filter((n) => n.id !== from));
+      } catch {
+        await rollback(nodes);
+      }
+      throw new Error(`migration of ${label} to ${target.name} failed: ${reason}; it was restarted on ${home.name}`);
+    }
+
+    progress(`migr_commit on ${nodes.filter((n) => n.id !== to).map((n) => n.name).join(', ')}: callers replayed to ${target.name}`, 5);
+    const others = [...nodes.filter((n) => n.id !== to && n.id !== from), home];
+    const failed: string[] = [];
+    for (const n of others) {
+      await control.request(n.dir, `migrate commit ${e.dc} ${e.number} ${to}`).catch((err: Error) => failed.push(`${n.name}: ${err.message}`));
+    }
+    this.state.placement = { ...(this.state.placement ?? {}), [e.name]: to };
+    this.save();
+    if (failed.length) throw new Error(`${label} runs on ${target.name} now, but migr_commit failed on ${failed.join('; ')}`);
+    return { name: e.name, from, to, pid: p.pid };
+  }
+
+  /** Why the endpoint cannot be stopped for a migration yet ('' when it can). */
+  private async busyReason(e: DvsEndpoint, home: NodeState, nodes: NodeState[]): Promise<string> {
+    const MIS_SENDREC = 0x20000;
+    const procs = await control.ps(home.dir, e.dc);
+    const me = procs.find((p) => p.endpoint === e.number && !p.flags.includes('REMOTE'));
+    if (!me) return 'it is no longer bound';
+    if (!me.flags.includes('RECEIVING') || me.flags.includes('SENDING') || me.getfrom !== control.ANY) return `it is ${control.describeState(me)}`;
+    for (const n of nodes) {
+      const ps = n === home ? procs : await control.ps(n.dir, e.dc);
+      const waiting = ps.find(
+        (p) => p.flags.includes('RECEIVING') && !p.flags.includes('SENDING') && p.getfrom === e.number && (p.misc_flags & MIS_SENDREC) !== 0,
+      );
+      if (waiting) return `endpoint ${waiting.endpoint} on ${n.name} awaits its reply`;
+    }
+    return '';
+  }
+}
+
+/** The program name (log, state) of an endpoint's standby on a node. */
+function backupName(e: DvsEndpoint, nodeName: string): string {
+  return `${e.name}@${nodeName}`;
 }
 
 function readOr(file: string): string {

@@ -48,6 +48,12 @@ export interface ProcInfo {
   rmtsent: number;
   lclcopy: number;
   rmtcopy: number;
+  /** The endpoint this slot waits for while it migrates (NONE otherwise). */
+  waitmigr?: number;
+  /** A REMOTE slot naming a local standby process (bkupbind): pid is the standby. */
+  standby?: boolean;
+  /** Nodes that hold a standby of this endpoint. */
+  bkup_nodes?: number[];
 }
 
 /** A refusal from the daemon, with its EMOL* name and numeric code. */
@@ -166,7 +172,10 @@ export function endpointName(ep: number): string {
 /** describeState says in words what an endpoint is doing. */
 export function describeState(p: ProcInfo): string {
   const f = new Set(p.flags);
+  if (f.has('REMOTE') && p.standby) return `backup (standby pid ${p.pid}) of the primary on node ${p.node}`;
+  if (f.has('MIGRATING')) return f.has('REMOTE') ? `migrating (was on node ${p.node})` : 'migrating';
   if (f.has('REMOTE')) return `remote on node ${p.node}`;
+  if (f.has('WAITMIGR')) return `waiting for ${endpointName(p.waitmigr ?? NONE)} to finish migrating`;
   if (f.has('SENDING') && f.has('RECEIVING')) return `sendrec to ${endpointName(p.sendto)}`;
   if (f.has('SENDING')) return `sending to ${endpointName(p.sendto)}`;
   if (f.has('RECEIVING')) {

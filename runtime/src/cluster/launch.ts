@@ -28,6 +28,11 @@ export interface RunSpec {
   logFile?: string;
   /** Receives each output line of the program (stdout and stderr). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Binds the started process instead of lclbind (with `endpoint` set): a
+   * migration's commit on the new node, or bkupbind for a standby.
+   */
+  bind?: (pid: number) => Promise<void>;
 }
 
 export interface Running {
@@ -92,7 +97,8 @@ export async function runProgram(spec: RunSpec): Promise<Running> {
   });
   if (spec.endpoint !== undefined) {
     try {
-      await bindWhenFree(spec.dir, spec.dc ?? 0, child.pid!, spec.endpoint);
+      if (spec.bind) await spec.bind(child.pid!);
+      else await bindWhenFree(spec.dir, spec.dc ?? 0, child.pid!, spec.endpoint);
     } catch (err) {
       child.kill('SIGKILL');
       throw new Error(`cannot bind ${spec.program} to endpoint ${spec.endpoint}: ${(err as Error).message}`);

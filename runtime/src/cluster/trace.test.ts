@@ -258,6 +258,8 @@ test('JSON lines round-trip, causal merge, formatter and filters', () => {
   assert.match(formatEvent(a[1]!), /error mnx_send EMOLDSTDIED$/);
   assert.match(formatEvent(ev({ op: 'notify', type: 0x1002 })), /notify NOTIFY\(2\)$/);
   assert.match(formatEvent(ev({ op: 'sendrec', type: 77 })), /sendrec 77$/);
+  assert.match(formatEvent(ev({ op: 'migr_commit', src: 1, dst: 2 })), /node0 dc0 +1 -> - +migr_commit of 1 to node2$/);
+  assert.match(formatEvent(ev({ op: 'migr_start', src: 1, dst: 0x6ace, result: -332, err: 'EMOLMIGRATE' })), /migr_start of 1 EMOLMIGRATE$/);
 
   const f = parseFilter('op=send,error ep=20', KV_PROTOCOL);
   assert.deepEqual(merged.filter(f).map((e) => e.op), ['send', 'send', 'send', 'error']);

@@ -24,7 +24,11 @@ export type TraceOp =
   | 'bind'
   | 'unbind'
   | 'error'
-  | 'timeout';
+  | 'timeout'
+  /** migration of endpoint src (migr_commit: dst is its new node) */
+  | 'migr_start'
+  | 'migr_commit'
+  | 'migr_rollback';
 
 /** One recorded IPC event (the daemon's JSON shape; fixed). */
 export interface TraceEvent {
@@ -234,6 +238,10 @@ export function formatEvent(e: TraceEvent, protocol?: ProtocolType[] | Map<numbe
     what = `${e.op} ${e.call ?? '?'} ${e.err ?? e.result}`;
   } else if (e.op === 'unbind' && e.result < 0) {
     what = `unbind ${e.err ?? e.result}`;
+  } else if (e.op === 'migr_start' || e.op === 'migr_commit' || e.op === 'migr_rollback') {
+    what = `${e.op} of ${epName(e.src)}${e.op === 'migr_commit' ? ` to node${e.dst}` : ''}${e.result < 0 ? ` ${e.err ?? e.result}` : ''}`;
+    const site = e.file ? `  (${e.file}:${e.line ?? 0})` : '';
+    return `${clock(e.ts)} node${e.node} dc${e.dc} ${epName(e.src).padStart(4)} -> ${'-'.padEnd(4)} ${what}${site}`;
   } else {
     what = e.op;
   }

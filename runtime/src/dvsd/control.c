@@ -18,6 +18,7 @@
 
 #include "dvsd.h"
 #include "proxy.h"
+#include "backup.h"
 
 void
 buf_printf(struct buf *b, const char *fmt, ...)
@@ -173,10 +174,20 @@ proc_json(struct buf *out, const struct dvst_slot *s)
     buf_printf(out,
                "],\"rts_flags\":%u,\"misc_flags\":%u,\"getfrom\":%d,"
                "\"sendto\":%d,\"nqueued\":%d,\"lclsent\":%llu,"
-               "\"rmtsent\":%llu,\"lclcopy\":%llu,\"rmtcopy\":%llu}",
+               "\"rmtsent\":%llu,\"lclcopy\":%llu,\"rmtcopy\":%llu,"
+               "\"waitmigr\":%d,\"standby\":%s,\"bkup_nodes\":[",
                f, s->misc_flags, s->getfrom, s->sendto, s->nqueued,
                (unsigned long long)s->lclsent, (unsigned long long)s->rmtsent,
-               (unsigned long long)s->lclcopy, (unsigned long long)s->rmtcopy);
+               (unsigned long long)s->lclcopy, (unsigned long long)s->rmtcopy,
+               s->waitmigr,
+               ((f & REMOTE) && (s->misc_flags & MIS_RMTBACKUP)) ? "true" : "false");
+    first = 1;
+    for (int n = 0; n < NR_NODES; n++)
+        if (s->bkup_nodes & (1u << n)) {
+            buf_printf(out, "%s%d", first ? "" : ",", n);
+            first = 0;
+        }
+    buf_printf(out, "]}");
 }
 
 static void
@@ -202,6 +213,39 @@ do_ps(struct dvsd *d, int only_dc, struct buf *out)
     dvst_unlock(t);
 }
 
+/* do_migrate: migrate start DC EP | commit DC EP NODE [PID] |
+ * rollback DC EP. PID is the process that takes the endpoint over when
+ * NODE is this node; -1 (the default) elsewhere. */
+static void
+do_migrate(char **w, int n, struct buf *out)
+{
+    int dc, ep, node = -1, pid = -1, rc;
+    int start = !strcmp(w[1], "start"), commit = !strcmp(w[1], "commit"),
+        rollback = !strcmp(w[1], "rollback");
+    if (!(start || commit || rollback) || ((start || rollback) && n != 4) ||
+        (commit && n < 5) || parse_int(w[2], &dc) || parse_int(w[3], &ep) ||
+        (commit && parse_int(w[4], &node)) ||
+        (commit && n == 6 && parse_int(w[5], &pid))) {
+        reply_error(out, EMOLBADVALUE,
+                    "usage: migrate start DC EP | migrate commit DC EP NODE "
+                    "[PID] | migrate rollback DC EP (integers)");
+        return;
+    }
+    if (start)
+        rc = mnx_migr_start(dc, ep);
+    else if (commit)
+        rc = mnx_migr_commit(pid, dc, ep, node);
+    else
+        rc = mnx_migr_rollback(dc, ep);
+    if (rc < 0) {
+        reply_error(out, rc, "migrate %s failed: %s", w[1], mnx_strerror(rc));
+        return;
+    }
+    log_msg("migrate %s: endpoint %d of DC %d%s%s", w[1], ep, dc,
+            commit ? " now on node " : "", commit ? w[4] : "");
+    buf_printf(out, "{\"ok\":true}");
+}
+
 #define MAX_WORDS 8
 
 int
@@ -224,6 +268,10 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
         buf_printf(out, "{\"ok\":true,\"requests\":[\"info\",\"ps [DC]\","
                         "\"lclbind DC PID EP\",\"unbind DC EP\","
                         "\"wakeup DC EP\",\"rmtbind DC EP NODE [NAME]\","
+                        "\"migrate start DC EP\","
+                        "\"migrate commit DC EP NODE [PID]\","
+                        "\"migrate rollback DC EP\","
+                        "\"bkupbind DC PID EP NODE\",\"backup DC EP NODE\","
                         "\"links\",\"link cut|restore NODE\",\"trace\","
                         "\"trace history [N]\",\"trace on\",\"trace off\","
                         "\"shutdown\",\"help\"]}");
@@ -258,6 +306,26 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
             reply_error(out, c, "rmtbind failed: %s", mnx_strerror(c));
         else
             buf_printf(out, "{\"ok\":true,\"endpoint\":%d}", c);
+    } else if (!strcmp(w[0], "migrate") && n >= 4 && n <= 6) {
+        do_migrate(w, n, out);
+    } else if (!strcmp(w[0], "bkupbind") && n == 5) {
+        int e;
+        if (parse_int(w[1], &a) || parse_int(w[2], &b) || parse_int(w[3], &c) ||
+            parse_int(w[4], &e))
+            reply_error(out, EMOLBADVALUE,
+                        "usage: bkupbind DC PID EP NODE (integers; NODE: the primary's)");
+        else if ((c = mnx_bkupbind(a, b, c, e)) < 0)
+            reply_error(out, c, "bkupbind failed: %s", mnx_strerror(c));
+        else
+            buf_printf(out, "{\"ok\":true,\"endpoint\":%d}", c);
+    } else if (!strcmp(w[0], "backup") && n == 4) {
+        if (parse_int(w[1], &a) || parse_int(w[2], &b) || parse_int(w[3], &c))
+            reply_error(out, EMOLBADVALUE,
+                        "usage: backup DC EP NODE (integers; NODE holds a standby)");
+        else if ((c = backup_declare(a, b, c)) < 0)
+            reply_error(out, c, "backup failed: %s", mnx_strerror(c));
+        else
+            buf_printf(out, "{\"ok\":true}");
     } else if (!strcmp(w[0], "links") && n == 1) {
         proxy_links_json(out);
     } else if (!strcmp(w[0], "link") && n == 3 &&
@@ -277,7 +345,9 @@ control_handle(struct dvsd *d, char *line, struct buf *out)
         reply_error(out, EMOLBADREQUEST,
                     "unknown request '%.64s' with %d argument(s); expected one "
                     "of: info, ps [DC], lclbind DC PID EP, unbind DC EP, "
-                    "wakeup DC EP, rmtbind DC EP NODE [NAME], links, "
+                    "wakeup DC EP, rmtbind DC EP NODE [NAME], "
+                    "migrate start|commit|rollback DC EP [NODE [PID]], "
+                    "bkupbind DC PID EP NODE, backup DC EP NODE, links, "
                     "link cut|restore NODE, trace [history [N]|on|off], "
                     "shutdown, help",
                     w[0], n - 1);

@@ -26,6 +26,7 @@
 
 #include "dvsd.h"
 #include "proxy.h"
+#include "backup.h"
 
 #define MAX_CLIENTS 64
 #define CONTROL_SEND_TIMEOUT_US 500000 /* see accept_client */
@@ -471,6 +472,7 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    backup_init(&d);
     if (trace_init(&d, trace_always) < 0)
         log_msg("trace: cannot create its timer: %s", strerror(errno));
     log_msg("node %d (%s) ready at %s with %d DC(s)", d.nodeid, nodename,

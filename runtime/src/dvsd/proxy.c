@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../lib/remote.h"
+#include "backup.h"
 #include "sha256.h"
 
 #define MAX_PENDING 16
@@ -200,6 +201,7 @@ update_flags(int node)
     if (now && !was) {
         log_msg("link to node %d is up", node);
         l->logged_down = 0;
+        backup_link_up(node);
     }
 }
 
@@ -229,6 +231,8 @@ link_down(int node, const char *why)
         log_msg("link to node %d is down: %s", node, why);
         l->logged_down = 1;
     }
+    if (was_up)
+        backup_link_down(node, l->cut);
 }
 
 static void
@@ -632,6 +636,7 @@ tick(void)
         if (l->ifd >= 0 && now - l->last_rx > DEAD_MS)
             link_down(n, "no keepalive for 4 s");
     }
+    backup_tick();
 }
 
 int

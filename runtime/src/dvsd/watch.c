@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../lib/migrate.h"
 #include "dvsd.h"
 
 #ifndef PIDFD_THREAD
@@ -94,6 +95,14 @@ drop(struct dvsd *d, struct watch *w)
 static void
 reap(struct dvsd *d, struct dvst_slot *s, const char *why)
 {
+    if (dvsm_owner_died(d->t, s)) {
+        log_msg("endpoint %d of DC %d (pid %d, %s) %s while %s: keeping its "
+                "slot", s->endpoint, s->dcid, s->tid, s->name, why,
+                (s->misc_flags & MIS_KILLED) ? "migrating (its callers wait "
+                                               "for the commit)"
+                                             : "a standby (backup)");
+        return;
+    }
     log_msg("endpoint %d of DC %d (pid %d, %s) %s: unbinding it", s->endpoint,
             s->dcid, s->tid, s->name, why);
     /* Its own blocked call cannot return: the code does not matter. */
@@ -129,8 +138,13 @@ watch_scan(struct dvsd *d)
             struct watch *w = &watches[dc][i];
             struct dvst_slot *s = &t->slots[dc][i];
             uint32_t f = atomic_load(&s->rts_flags);
-            int local = t->dcs[dc].running && !(f & (SLOT_FREE | REMOTE)) &&
-                        s->lpid > 0;
+            /* Watched: local owners, and standbys (REMOTE slots of a
+             * backup process here); not an owner already found dead while
+             * its endpoint migrates. */
+            int standby = (f & REMOTE) && (s->misc_flags & MIS_RMTBACKUP);
+            int local = t->dcs[dc].running && !(f & SLOT_FREE) &&
+                        (!(f & REMOTE) || standby) && s->lpid > 0 &&
+                        !(s->misc_flags & MIS_KILLED);
             if (!local) {
                 if (w->fd >= 0)
                     drop(d, w);

@@ -160,25 +160,4 @@ node_in_dc(int dcid, int nodeid, int add)
 int mnx_add_node(int dcid, int nodeid) { return node_in_dc(dcid, nodeid, 1); }
 int mnx_del_node(int dcid, int nodeid) { return node_in_dc(dcid, nodeid, 0); }
 
-/* Migration needs the proxies of the multi-node runtime: until they run,
- * these calls say so instead of pretending. */
-int mnx_migr_start(int dcid, int ep)
-{
-    (void)dcid;
-    (void)ep;
-    return EMOLNOSYS;
-}
-int mnx_migr_commit(pid_t pid, int dcid, int ep, int new_node)
-{
-    (void)pid;
-    (void)dcid;
-    (void)ep;
-    (void)new_node;
-    return EMOLNOSYS;
-}
-int mnx_migr_rollback(int dcid, int ep)
-{
-    (void)dcid;
-    (void)ep;
-    return EMOLNOSYS;
-}
+/* Migration and backups: migrate.c. */

@@ -142,8 +142,8 @@ mnx_lclbind(int dcid, pid_t pid, int ep)
     return rc;
 }
 
-/* remote_check checks what rmtbind and bkupbind share: a running DC that
- * spans nodeid, reachable through a proxy. */
+/* remote_check checks what rmtbind needs (bkupbind, in migrate.c, the
+ * same): a running DC that spans nodeid, reachable through a proxy. */
 static int
 remote_check(struct dvst_table **tp, int dcid, int nodeid)
 {
@@ -196,17 +196,6 @@ mnx_rmtbind(int dcid, const char *name, int ep, int nodeid)
 }
 
 int
-mnx_bkupbind(int dcid, pid_t pid, int ep, int nodeid)
-{
-    struct dvst_table *t;
-    (void)pid;
-    (void)ep;
-    /* A backup shadows a primary on another node: without proxies to
-     * that node there is nothing to back up. */
-    return remote_check(&t, dcid, nodeid);
-}
-
-int
 mnx_unbind(int dcid, int ep)
 {
     struct dvst_table *t;
@@ -226,7 +215,9 @@ mnx_unbind(int dcid, int ep)
     return rc;
 }
 
-/* find_own_slot: the slot a manager bound this process to, if any. */
+/* find_own_slot: the slot a manager bound this process to, if any. A
+ * standby (bkupbind: a REMOTE slot naming this pid) is not bound yet: it
+ * waits here until a takeover commits the endpoint to it. */
 static struct dvst_slot *
 find_own_slot(struct dvst_table *t, pid_t pid)
 {
@@ -236,7 +227,7 @@ find_own_slot(struct dvst_table *t, pid_t pid)
         for (int i = 0; i < DVST_SLOTS; i++) {
             struct dvst_slot *s = &t->slots[d][i];
             if (s->lpid == pid && s->tid == pid &&
-                !(atomic_load(&s->rts_flags) & SLOT_FREE))
+                !(atomic_load(&s->rts_flags) & (SLOT_FREE | REMOTE)))
                 return s;
         }
     }

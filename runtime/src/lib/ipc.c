@@ -21,7 +21,8 @@ int
 dvsi_ready_for(const struct dvst_slot *x, int c)
 {
     uint32_t f = atomic_load_explicit(&x->rts_flags, memory_order_relaxed);
-    return (f & RECEIVING) && !(f & SENDING) &&
+    /* A migrating endpoint takes nothing: its callers wait (WAITMIGR). */
+    return (f & RECEIVING) && !(f & (SENDING | MIGRATING)) &&
            (x->getfrom == ANY || x->getfrom == c);
 }
 
@@ -61,7 +62,11 @@ enqueue(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
 static struct dvst_slot *
 dvsi_first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
 {
-    if (me->nqueued <= 0)
+    /* A migrating endpoint's queue is flushed to its new home at the
+     * commit (or resumes at a rollback): nothing is taken meanwhile. */
+    if (me->nqueued <= 0 || (atomic_load_explicit(&me->rts_flags,
+                                                  memory_order_relaxed) &
+                             MIGRATING))
         return NULL;
     const dc_usr_t *dc = &t->dcs[me->dcid].usr;
     struct dvst_slot *best = NULL;
@@ -69,6 +74,12 @@ dvsi_first_sender(struct dvst_table *t, struct dvst_slot *me, int src)
         struct dvst_slot *s = dvst_slot(t, me->dcid, p);
         uint32_t f = atomic_load_explicit(&s->rts_flags, memory_order_relaxed);
         if (!(f & SENDING) || s->sendto != me->endpoint)
+            continue;
+        /* A local caller whose request went to another node (px_cmd) is
+         * not queued here, even though its endpoint may have migrated here
+         * since: it waits for that node's answer (an EMOLMIGRATE one makes
+         * it replay). */
+        if (s->px_cmd && !(f & REMOTE))
             continue;
         if (src != ANY && s->endpoint != src)
             continue;
@@ -174,7 +185,7 @@ cancel(struct dvst_table *t, struct dvst_slot *me)
      * its late acknowledgement finds nobody waiting and is dropped. */
     me->px_cmd = 0;
     f &= ~RMTOPER;
-    me->sendto = me->getfrom = NONE;
+    me->sendto = me->getfrom = me->waitmigr = NONE;
     me->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
     atomic_store(&me->rts_flags, f & ~BLOCKED_MASK);
 }
@@ -234,6 +245,29 @@ park(struct dvsi_call *c, struct dvst_slot *peer, message *into)
     c->peer = peer;
     c->into = into;
     return DVSI_PENDING;
+}
+
+/* park_migr parks the caller in WAITMIGR until dst_ep's migration is
+ * committed or rolled back (lock held on entry, released). The wait ends
+ * with EMOLMIGRATE, and the call is started again against the endpoint's
+ * new (or old) location (settle), like the original's `goto send_replay`. */
+static int
+park_migr(struct dvsi_call *c, struct dvst_slot *me, int dst_ep)
+{
+    me->waitmigr = dst_ep;
+    atomic_store_explicit(&me->rts_flags,
+                          atomic_load(&me->rts_flags) | WAITMIGR,
+                          memory_order_relaxed);
+    dvst_unlock(c->t);
+    return park(c, NULL, NULL);
+}
+
+/* migrating: is the destination in the middle of a migration? */
+static int
+migrating(const struct dvst_slot *dst)
+{
+    return atomic_load_explicit(&dst->rts_flags, memory_order_relaxed) &
+           MIGRATING;
 }
 
 static int
@@ -330,6 +364,13 @@ send_start(struct dvsi_call *c, struct binding *xb, int dst_ep, message *m,
     dvst_lock(t);
     if ((rc = dst_slot(t, b, dst_ep, EMOLDSTDIED, &dst)) < 0)
         goto out;
+    if (migrating(dst)) {
+        if (to_ms == TIMEOUT_NOWAIT) {
+            rc = EMOLAGAIN;
+            goto out;
+        }
+        return park_migr(c, me, dst_ep);
+    }
     if (is_remote(dst)) {
         if (to_ms == TIMEOUT_NOWAIT) {
             rc = EMOLAGAIN; /* a remote rendezvous always waits */
@@ -423,6 +464,13 @@ sendrec_start(struct dvsi_call *c, struct binding *xb, int dst_ep,
     dvst_lock(t);
     if ((rc = dst_slot(t, b, dst_ep, EMOLDEADSRCDST, &dst)) < 0)
         goto out;
+    if (migrating(dst)) {
+        if (to_ms == TIMEOUT_NOWAIT) {
+            rc = EMOLAGAIN;
+            goto out;
+        }
+        return park_migr(c, me, dst_ep);
+    }
     if (is_remote(dst)) {
         /* No acknowledgement for a remote sendrec: the reply is one. */
         if (to_ms == TIMEOUT_NOWAIT) {
@@ -546,6 +594,9 @@ notify_start(struct dvsi_call *c, struct binding *xb, int src_nr_override,
         rc = EMOLENDPOINT;
         goto out;
     }
+    if (migrating(dst))
+        return park_migr(c, me, dst_ep); /* its pending bits would stay
+                                            * behind on the old home */
     if (is_remote(dst)) {
         /* Fire and forget: released once the proxy has taken it. */
         message n;
@@ -579,18 +630,88 @@ out:
     return rc;
 }
 
+/* A call is replayed after each migration of its destination, and after
+ * each EMOLMIGRATE refusal of a node the endpoint has left. Nodes that
+ * disagree forever on where an endpoint is (a migration that did not run
+ * on every node) would bounce a call endlessly: after this many replays
+ * the caller gets EMOLMIGRATE. */
+#define MAX_REPLAYS 64
+
+/* start runs the *_start function of c's call (again, for a replay). */
+static int
+start(struct dvsi_call *c, long to_ms)
+{
+    switch (c->op) {
+    case DVSI_SEND: return send_start(c, c->xb, c->ep, c->m, to_ms);
+    case DVSI_RECEIVE: return receive_start(c, c->xb, c->ep, c->m, to_ms, 0);
+    case DVSI_SENDREC: return sendrec_start(c, c->xb, c->ep, c->m, to_ms);
+    case DVSI_RCVRQST: return receive_start(c, c->xb, ANY, c->m, to_ms, 1);
+    case DVSI_REPLY: return reply_start(c, c->xb, c->ep, c->m);
+    case DVSI_NOTIFY:
+        return notify_start(c, c->xb, c->ntfy_src, c->ep, c->ntfy_value);
+    }
+    return EMOLBADCALL;
+}
+
+/* begin records a call in c and starts it. */
+static int
+begin(struct dvsi_call *c, struct binding *xb, int op, int ep, message *m,
+      long to_ms, int ntfy_src, long ntfy_value)
+{
+    c->b = NULL;
+    c->xb = xb;
+    c->op = op;
+    c->ep = op == DVSI_RCVRQST ? ANY : ep;
+    c->m = m;
+    c->ntfy_src = ntfy_src;
+    c->ntfy_value = ntfy_value;
+    c->replays = 0;
+    return start(c, to_ms);
+}
+
+static int expired(const struct dvsi_call *c);
+
+/* settle turns a call's result into its final one. EMOLMIGRATE says that
+ * the destination migrated (or its migration was rolled back) while the
+ * caller waited: the call starts again against the endpoint's current
+ * location, within the original deadline (m still holds the request: only
+ * a reply overwrites it). With wait, a call that blocks is waited for in
+ * proc_wait (the public calls); without, DVSI_PENDING is returned
+ * (ipc_split.h). */
+static int
+settle(struct dvsi_call *c, int rc, int wait)
+{
+    for (;;) {
+        if (rc == DVSI_PENDING) {
+            if (!wait)
+                return rc;
+            rc = finish(c);
+        }
+        if (rc != EMOLMIGRATE || ++c->replays >= MAX_REPLAYS)
+            return rc;
+        long to_ms = TIMEOUT_FOREVER;
+        if (c->has_dl) {
+            if (expired(c))
+                return EMOLTIMEDOUT;
+            to_ms = dvsi_remaining_ms(c);
+        }
+        rc = start(c, to_ms);
+    }
+}
+
 /* The blocking calls: start, then wait in proc_wait if needed. */
-#define RUN(start_expr)                                 \
-    __extension__({                                     \
-        struct dvsi_call _c;                            \
-        int _rc = (start_expr);                         \
-        _rc == DVSI_PENDING ? finish(&_c) : _rc;        \
+#define RUN(op, ep, m, to, nsrc, nvalue)                                  \
+    __extension__({                                                       \
+        struct dvsi_call _c;                                              \
+        settle(&_c, begin(&_c, NULL, op, ep, m, to, nsrc, nvalue), 1);    \
     })
-#define do_send(dst, m, to) RUN(send_start(&_c, NULL, dst, m, to))
-#define do_receive(src, m, to, rq) RUN(receive_start(&_c, NULL, src, m, to, rq))
-#define do_sendrec(dst, m, to) RUN(sendrec_start(&_c, NULL, dst, m, to))
-#define do_reply(dst, m) RUN(reply_start(&_c, NULL, dst, m))
-#define do_notify(src_nr, dst, value) RUN(notify_start(&_c, NULL, src_nr, dst, value))
+#define do_send(dst, m, to) RUN(DVSI_SEND, dst, m, to, SELF, 0)
+#define do_receive(src, m, to, rq) \
+    RUN((rq) ? DVSI_RCVRQST : DVSI_RECEIVE, src, m, to, SELF, 0)
+#define do_sendrec(dst, m, to) RUN(DVSI_SENDREC, dst, m, to, SELF, 0)
+#define do_reply(dst, m) RUN(DVSI_REPLY, dst, m, TIMEOUT_FOREVER, SELF, 0)
+#define do_notify(src_nr, dst, value) \
+    RUN(DVSI_NOTIFY, dst, NULL, TIMEOUT_FOREVER, src_nr, value)
 
 /* ---- ipc_split.h ---- */
 
@@ -623,19 +744,11 @@ int
 dvsi_start(struct dvsi_call *c, struct binding *b, int op, int ep,
            message *m, long to_ms)
 {
-    int rc;
-    c->b = NULL;
-    switch (op) {
-    case DVSI_SEND: rc = send_start(c, b, ep, m, to_ms); break;
-    case DVSI_RECEIVE: rc = receive_start(c, b, ep, m, to_ms, 0); break;
-    case DVSI_SENDREC: rc = sendrec_start(c, b, ep, m, to_ms); break;
-    case DVSI_RCVRQST: rc = receive_start(c, b, ANY, m, to_ms, 1); break;
-    case DVSI_REPLY: rc = reply_start(c, b, ep, m); break;
-    case DVSI_NOTIFY: rc = notify_start(c, b, SELF, ep, 0); break;
-    default: return EMOLBADCALL;
-    }
+    if (op < DVSI_SEND || op > DVSI_NOTIFY)
+        return EMOLBADCALL;
+    int rc = begin(c, b, op, ep, m, to_ms, SELF, 0);
     c->call = trace_call(op, to_ms);
-    c->ep = op == DVSI_RCVRQST ? ANY : ep;
+    rc = settle(c, rc, 0);
     return rc == DVSI_PENDING ? rc : done(c, rc);
 }
 
@@ -671,16 +784,23 @@ expired(const struct dvsi_call *c)
 int
 dvsi_check(struct dvsi_call *c)
 {
+    int rc;
     if (atomic_load_explicit(&c->b->slot->rts_flags, memory_order_acquire) &
-        BLOCKED_MASK)
-        return expired(c) ? done(c, expire(c)) : DVSI_PENDING;
-    return done(c, collect(c));
+        BLOCKED_MASK) {
+        if (!expired(c))
+            return DVSI_PENDING;
+        rc = expire(c);
+    } else {
+        rc = collect(c);
+    }
+    rc = settle(c, rc, 0);
+    return rc == DVSI_PENDING ? rc : done(c, rc);
 }
 
 int
 dvsi_wait(struct dvsi_call *c)
 {
-    return done(c, finish(c));
+    return done(c, settle(c, DVSI_PENDING, 1));
 }
 
 long

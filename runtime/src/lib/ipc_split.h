@@ -7,7 +7,9 @@
  * the same collection of the result, so both behave identically:
  * timeouts (EMOLTIMEDOUT after cancelling the queued request), unbind and
  * death wakes (the codes dvst_end_wait hands over), NOWAIT, notifications
- * first in receive. Nothing changes on the waking side: a waker rings the
+ * first in receive, and the transparent replay of a call whose
+ * destination migrated while it waited (dvsi_check may start the call
+ * again and go on answering DVSI_PENDING). Nothing changes on the waking side: a waker rings the
  * doorbell and enters the kernel because the slot counts as asleep.
  *
  * Usage (one call at a time per binding, on any one thread):
@@ -60,6 +62,13 @@ struct dvsi_call {
     int has_dl;
     int receive;            /* remember the sender as the next spin hint */
     int call, ep;           /* what a failure records in the trace */
+    /* What a replay starts again (EMOLMIGRATE: the destination migrated
+     * while the call waited; ipc.c, settle). */
+    int op, replays;
+    struct binding *xb;     /* the explicit binding, or NULL: the thread's */
+    message *m;
+    int ntfy_src;
+    long ntfy_value;
 };
 
 /* dvsi_start does the part of call op that never blocks, with binding b

@@ -223,20 +223,79 @@ copy_mem(pid_t pid, int write, uint64_t addr, const void *buf, size_t n,
     return EMOLMSGSIZE;
 }
 
+/* forget_abandoned: a node's endpoint makes one call at a time, so a new
+ * message from it means its previous call here was abandoned (a timeout
+ * on its node). If that call's request was never taken (parked in
+ * WAITMIGR, or still queued) it is dropped, instead of refusing the new
+ * one with EMOLBUSY until the old one would have been released. A request
+ * already taken (the surrogate awaits the reply) stays: the new call
+ * would otherwise get the old reply. */
+static void
+forget_abandoned(struct dvst_table *t, int dc, struct dvst_slot *sur)
+{
+    uint32_t f = flags_of(sur);
+    if (f & WAITMIGR) {
+        sur->waitmigr = NONE;
+        set_flags(sur, f & ~WAITMIGR);
+    } else if (f & SENDING) {
+        if (in_range(t, dc, sur->sendto))
+            slot_of(t, dc, sur->sendto)->nqueued--;
+        sur->getfrom = sur->sendto = NONE;
+        sur->misc_flags &= ~MIS_SENDREC;
+        set_flags(sur, f & ~BLOCKED_MASK);
+    }
+}
+
+/* arrive_migrating handles a message for an endpoint that is migrating
+ * or has left this node; returns 0 if it is neither. A migrating one parks
+ * the message's surrogate in WAITMIGR: the commit (or rollback) answers it
+ * with EMOLMIGRATE, which makes the sender's node replay the call where
+ * the endpoint is then. One that has left is refused the same way. */
+static int
+arrive_migrating(struct dvst_table *t, const struct wire_frame *f,
+                 struct px_out *out, int *n, int max)
+{
+    if (!in_range(t, f->dcid, f->dst) || !in_range(t, f->dcid, f->src))
+        return 0;
+    struct dvst_slot *x = slot_of(t, f->dcid, f->dst), *sur;
+    uint32_t xf = flags_of(x);
+    if ((xf & SLOT_FREE) || x->endpoint != f->dst ||
+        !(xf & (MIGRATING | REMOTE)))
+        return 0;
+    int rc = EMOLMIGRATE;
+    if (xf & MIGRATING) {
+        if (!(sur = surrogate(t, f->dcid, f->src, f->snode)))
+            rc = EMOLENDPOINT;
+        else if (forget_abandoned(t, f->dcid, sur), flags_of(sur) & BLOCKED_MASK)
+            rc = EMOLBUSY;
+        else {
+            sur->waitmigr = f->dst;
+            set_flags(sur, flags_of(sur) | WAITMIGR);
+            return 1;
+        }
+    }
+    reply_to(f, out, n, max, CMD_SEND_ACK, rc);
+    return 1;
+}
+
 static void
 arrive_message(struct dvst_table *t, const struct wire_frame *f,
                struct px_out *out, int *n, int max)
 {
     int sndrec = f->cmd == CMD_SNDREC_MSG;
     struct dvst_slot *dst, *sur;
+    if (arrive_migrating(t, f, out, n, max))
+        return;
     int rc = local_party(t, f->dcid, f->dst, sndrec ? EMOLDEADSRCDST : EMOLDSTDIED,
                          &dst);
     if (rc == OK && !in_range(t, f->dcid, f->src))
         rc = EMOLRANGE;
     if (rc == OK && !(sur = surrogate(t, f->dcid, f->src, f->snode)))
         rc = EMOLENDPOINT;
+    if (rc == OK)
+        forget_abandoned(t, f->dcid, sur);
     if (rc == OK && (flags_of(sur) & BLOCKED_MASK))
-        rc = EMOLBUSY; /* its previous call is still here */
+        rc = EMOLBUSY; /* its previous call awaits its reply here */
     if (rc < 0) {
         reply_to(f, out, n, max, CMD_SEND_ACK, rc);
         return;
@@ -475,7 +534,7 @@ dvsr_link_down(struct dvst_table *t, int node)
                 if ((f & SENDING) && in_range(t, dc, s->sendto))
                     slot_of(t, dc, s->sendto)->nqueued--;
                 s->px_cmd = 0;
-                s->getfrom = s->sendto = NONE;
+                s->getfrom = s->sendto = s->waitmigr = NONE;
                 s->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
                 set_flags(s, f & ~(BLOCKED_MASK | RMTOPER));
                 continue;

@@ -259,8 +259,9 @@ dvst_repair(struct dvst_table *t)
         for (int i = 0; i < DVST_SLOTS; i++) {
             struct dvst_slot *s = &t->slots[d][i];
             uint32_t f = atomic_load(&s->rts_flags);
-            if ((f & SLOT_FREE) || !(f & SENDING))
-                continue;
+            if ((f & SLOT_FREE) || !(f & SENDING) ||
+                (s->px_cmd && !(f & REMOTE)))
+                continue; /* not queued here: a request sent to a node */
             int p = _ENDPOINT_P(s->sendto);
             struct dvst_dc *dc = &t->dcs[d];
             if (p < -dc->usr.dc_nr_tasks || p >= dc->usr.dc_nr_procs) {
@@ -318,10 +319,11 @@ dvst_end_wait(struct dvst_slot *s, int code)
          * through our proxy, with the error as the acknowledgement. */
         s->px_cmd = 0x2001; /* CMD_SEND_ACK, see wire.h */
         s->px_rcode = code;
-        s->px_from = (f0 & SENDING) ? s->sendto : s->getfrom;
+        s->px_from = (f0 & WAITMIGR) ? s->waitmigr
+                     : (f0 & SENDING) ? s->sendto : s->getfrom;
         s->px_node = s->nodeid;
         s->px_peer = s->endpoint;
-        s->getfrom = s->sendto = NONE;
+        s->getfrom = s->sendto = s->waitmigr = NONE;
         s->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
         atomic_store(&s->rts_flags, (f0 & ~BLOCKED_MASK) | RMTOPER);
         s->rcode = code;
@@ -329,7 +331,7 @@ dvst_end_wait(struct dvst_slot *s, int code)
         return;
     }
     s->rcode = code;
-    s->getfrom = s->sendto = NONE;
+    s->getfrom = s->sendto = s->waitmigr = NONE;
     s->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
     atomic_store_explicit(&s->rts_flags,
                           atomic_load(&s->rts_flags) & ~BLOCKED_MASK,
@@ -347,8 +349,9 @@ dvst_unbind(struct dvst_table *t, struct dvst_slot *s, int why)
         return;
     if (DVST_TRACING(t))
         dvst_trace_op(t, DVST_OP_UNBIND, s->dcid, ep, NONE, 0, why == EMOLNOTBIND ? OK : why, s->lpid);
-    /* If it was queued on somebody, leave that queue. */
-    if (f & SENDING) {
+    /* If it was queued on somebody, leave that queue (a request that
+     * went to another node, px_cmd, is queued there, not here). */
+    if ((f & SENDING) && !(s->px_cmd && !(f & REMOTE))) {
         int p = _ENDPOINT_P(s->sendto);
         if (p >= -dc->usr.dc_nr_tasks && p < dc->usr.dc_nr_procs)
             dvst_slot(t, s->dcid, p)->nqueued--;
@@ -366,6 +369,9 @@ dvst_unbind(struct dvst_table *t, struct dvst_slot *s, int why)
             dvst_end_wait(o, EMOLDSTDIED);
         } else if ((of & RECEIVING) && o->getfrom == ep) {
             dvst_end_wait(o, EMOLSRCDIED);
+        } else if ((of & WAITMIGR) && o->waitmigr == ep) {
+            /* It waited for a migration that ends with the endpoint gone. */
+            dvst_end_wait(o, EMOLDSTDIED);
         }
     }
     /* Its own pending notifications are dropped; those it sent stay
@@ -377,6 +383,7 @@ dvst_unbind(struct dvst_table *t, struct dvst_slot *s, int why)
     s->lpid = s->tid = PROC_NO_PID;
     s->starttime = 0;
     s->nodeid = LOCALNODE;
+    s->bkup_nodes = 0;
     s->bind_gen++;
     memset(s->name, 0, sizeof(s->name));
     atomic_store(&s->rts_flags, SLOT_FREE);

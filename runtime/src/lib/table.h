@@ -27,7 +27,8 @@
 #include "trace.h"
 
 #define DVST_MAGIC 0x31535644u /* "DVS1" */
-#define DVST_VERSION 3 /* 2: proxy work; 3: trace ring, slot call sites */
+#define DVST_VERSION 4 /* 2: proxy work; 3: trace ring, slot call sites;
+                          4: migration, backups (bkup_nodes) */
 #define DVST_SLOTS (NR_TASKS + NR_PROCS)
 #define DVST_NOTIFY_WORDS ((NR_TASKS + NR_SYS_PROCS + 63) / 64)
 
@@ -41,8 +42,9 @@
 #define NODE_RCONNECTED 0x8
 #define NODE_UP (NODE_SCONNECTED | NODE_RCONNECTED)
 
-/* The blocked bits a waiter waits on. */
-#define BLOCKED_MASK (SENDING | RECEIVING)
+/* The blocked bits a waiter waits on. WAITMIGR: waiting for the end of a
+ * migration of endpoint `waitmigr` (the call is replayed then). */
+#define BLOCKED_MASK (SENDING | RECEIVING | WAITMIGR)
 
 struct dvst_slot {
     /* Cache line 1: what the two parties touch on every exchange. */
@@ -86,6 +88,11 @@ struct dvst_slot {
     char trace_file[DVST_TRACE_FILE]; /* (lock) */
     int32_t trace_line;        /* (lock) */
     uint64_t trace_req;        /* (lock) */
+    /* Primary/backup: the nodes that hold a standby of this endpoint
+     * (bit n = node n), declared on every node (dvsd "backup"); on the
+     * backup's own node the slot is REMOTE with MIS_RMTBACKUP and lpid is
+     * the standby process (migrate.c). */
+    uint32_t bkup_nodes;       /* (lock) */
 } __attribute__((aligned(64)));
 
 struct dvst_dc {

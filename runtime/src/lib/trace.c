@@ -20,7 +20,9 @@ static const char *const op_names[DVST_OP_MAX] = {
     [DVST_OP_REPLY] = "reply",   [DVST_OP_NOTIFY] = "notify",
     [DVST_OP_VCOPY] = "vcopy",   [DVST_OP_BIND] = "bind",
     [DVST_OP_UNBIND] = "unbind", [DVST_OP_ERROR] = "error",
-    [DVST_OP_TIMEOUT] = "timeout",
+    [DVST_OP_TIMEOUT] = "timeout", [DVST_OP_MIGR_START] = "migr_start",
+    [DVST_OP_MIGR_COMMIT] = "migr_commit",
+    [DVST_OP_MIGR_ROLLBACK] = "migr_rollback",
 };
 
 static const char *const call_names[DVST_CALL_MAX] = {

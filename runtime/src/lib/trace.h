@@ -37,6 +37,9 @@ enum dvst_trace_op {
     DVST_OP_UNBIND,   /* result: 0 explicit, EMOLSRCDIED death, EMOLSHUTDOWN */
     DVST_OP_ERROR,    /* a call returned < 0 (call says which) */
     DVST_OP_TIMEOUT,  /* a call returned EMOLTIMEDOUT or EMOLAGAIN */
+    DVST_OP_MIGR_START,    /* src: the endpoint; result */
+    DVST_OP_MIGR_COMMIT,   /* src: the endpoint, dst: its new node */
+    DVST_OP_MIGR_ROLLBACK, /* src: the endpoint */
     DVST_OP_MAX
 };
 

@@ -1,0 +1,638 @@
+/*
+ * migrate_test.c - live migration (mnx_migr_start/commit/rollback) and
+ * primary/backup (mnx_bkupbind, the daemons' takeover) on two nodes
+ * linked over loopback TCP: the errors, callers held in WAITMIGR and
+ * replayed (local and remote), queued senders flushed and replayed, a
+ * death while migrating that does not fail the callers, rollback, and a
+ * standby taking the endpoint over when its primary's node dies.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "lib/proc.h"
+
+enum { SRV = 1, C1 = 20, C2 = 21, C3 = 22, R1 = 30, R2 = 31 };
+
+static char secret_path[128], port0[32], port1[32], peer0[48], peer1[48];
+const char *harness_dvsd_args[16];
+static char n1_dir[96];
+static pid_t n1_pid;
+
+static void
+start_node1(void)
+{
+    snprintf(n1_dir, sizeof(n1_dir), "%s-n1", node_dir());
+    n1_pid = fork();
+    if (n1_pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (!getenv("DVS_TEST_VERBOSE"))
+            dup2(null, 2);
+        execl(DVSD_PATH_FOR_TEST, "dvsd", "--dir", n1_dir, "--node-id", "1",
+              "--dc", "0:dc0:64:8:16:0,1", "--listen", port1, "--peer", peer0,
+              "--secret-file", secret_path, (char *)NULL);
+        _exit(127);
+    }
+}
+
+static int
+links_up(int ms)
+{
+    char out[1024];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        if (control("links", out, sizeof(out)) == 0 &&
+            strstr(out, "\"state\":\"up\""))
+            return 0;
+        sleep_ms(20);
+    } while (elapsed_ms_since(&t0) < ms);
+    return -1;
+}
+
+/* on_node1 runs fn in a child process whose node is node 1. */
+static pid_t
+on_node1(int (*fn)(void *), void *arg)
+{
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        setenv("DVS_NODE", n1_dir, 1);
+        proc_forget_node();
+        alarm(60);
+        _exit(fn(arg));
+    }
+    return p;
+}
+
+static void
+stop_node1(void)
+{
+    kill(n1_pid, SIGTERM);
+    reap_within(n1_pid, 3000);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", n1_dir);
+    (void)!system(cmd);
+}
+
+/* node1_call runs one admin call on node 1: args[0] = op. */
+struct admin {
+    int op; /* 0 start, 1 commit, 2 rollback, 3 rmtbind, 4: wait until
+             * ep's flags & node == want */
+    int ep, node, pid, want;
+};
+
+static int
+admin_on_node1(void *arg)
+{
+    struct admin *a = arg;
+    int rc;
+    switch (a->op) {
+    case 0:
+        rc = mnx_migr_start(0, a->ep);
+        break;
+    case 1:
+        rc = mnx_migr_commit(a->pid, 0, a->ep, a->node);
+        break;
+    case 2:
+        rc = mnx_migr_rollback(0, a->ep);
+        break;
+    case 3:
+        rc = mnx_rmtbind(0, "x", a->ep, a->node);
+        rc = rc == a->ep ? OK : rc;
+        break;
+    default:
+        return wait_flags(0, _ENDPOINT_P(a->ep), a->node, a->want, 5000) ? 1 : 0;
+    }
+    return rc == a->want ? 0 : 1;
+}
+
+static int
+node1(int op, int ep, int node, int pid, int want)
+{
+    struct admin a = {op, ep, node, pid, want};
+    return reap(on_node1(admin_on_node1, &a));
+}
+
+static void
+setup(void)
+{
+    start_node1();
+    CHECK(links_up(5000) == 0);
+    sleep_ms(150); /* both directions */
+}
+
+/* ---- clients and servers ------------------------------------------------ */
+
+struct client {
+    int ep, dst, n, base;
+};
+
+/* client does n sendrecs; every answer must be its request + 1000, from
+ * dst. Its exit code says what went wrong. */
+static int
+client(void *arg)
+{
+    struct client *c = arg;
+    if (mnx_bind(0, c->ep) != c->ep)
+        return 10;
+    for (int i = 0; i < c->n; i++) {
+        message m = {0};
+        m.m_type = 7;
+        m.m1_i1 = c->base + i;
+        int rc = mnx_sendrec_T(c->dst, &m, 20000);
+        if (rc != OK) {
+            fprintf(stderr, "client %d: sendrec %d: %s\n", c->ep, i, mnx_strerror(rc));
+            return 11;
+        }
+        if (m.m_source != c->dst || m.m1_i2 != c->base + i + 1000)
+            return 12;
+    }
+    return 0;
+}
+
+/* serve answers n requests (bound by the caller). */
+static int
+serve(int n)
+{
+    for (int i = 0; i < n; i++) {
+        message m;
+        int rc = mnx_rcvrqst_T(&m, 20000);
+        if (rc != OK) {
+            fprintf(stderr, "server: rcvrqst: %s\n", mnx_strerror(rc));
+            return 20;
+        }
+        m.m1_i2 = m.m1_i1 + 1000;
+        if ((rc = mnx_reply(m.m_source, &m)) != OK) {
+            fprintf(stderr, "server: reply to %d: %s\n", m.m_source, mnx_strerror(rc));
+            return 21;
+        }
+    }
+    return 0;
+}
+
+/* new_home is the program started on node 1: the commit there binds it
+ * (it waits in mnx_wait4bind like any launched program), then it serves. */
+static int
+new_home(void *arg)
+{
+    int n = (int)(long)arg;
+    if (mnx_migr_commit(getpid(), 0, SRV, 1) != OK)
+        return 30;
+    if (mnx_wait4bind_T(5000) != SRV)
+        return 31;
+    return serve(n);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+test_errors(void)
+{
+    setup();
+    EXPECT_RC(mnx_migr_start(0, SRV), EMOLNOTBIND);
+    EXPECT_RC(mnx_migr_start(5, SRV), EMOLDCNOTRUN);
+    EXPECT_RC(mnx_migr_start(0, ANY), EMOLENDPOINT);
+    EXPECT_RC(mnx_migr_start(0, 1000), EMOLRANGE);
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    EXPECT_RC(mnx_migr_commit(-1, 0, SRV, 1), EMOLPROCSTS); /* not started */
+    EXPECT_RC(mnx_migr_rollback(0, SRV), EMOLPROCSTS);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    EXPECT_RC(mnx_migr_start(0, SRV), EMOLMIGRATE); /* already migrating */
+    EXPECT_RC(mnx_migr_commit(-1, 0, SRV, 40), EMOLBADNODEID);
+    EXPECT_RC(mnx_migr_commit(-1, 0, SRV, 2), EMOLNODCNODE);
+    EXPECT_RC(mnx_migr_commit(-1, 0, SRV, 0), EMOLBADPID); /* here needs a pid */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK(pi.p_rts_flags & MIGRATING);
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK(!(pi.p_rts_flags & MIGRATING));
+    /* bkupbind: the primary's node must be another node of the DC. */
+    EXPECT_RC(mnx_bkupbind(0, getpid(), C1, 0), EMOLBADNODEID);
+    EXPECT_RC(mnx_bkupbind(0, getpid(), C1, 2), EMOLNODCNODE);
+    EXPECT_RC(mnx_bkupbind(0, 0, C1, 1), EMOLBADPID);
+    EXPECT_RC(mnx_bkupbind(0, getpid(), C1, 1), EMOLBUSY); /* we own SRV */
+    EXPECT_RC(mnx_bkupbind(0, getppid(), SRV, 1), EMOLSLOTUSED); /* local */
+    stop_node1();
+}
+
+/* A local caller of a migrating endpoint waits in WAITMIGR, without
+ * error, and resumes against the old location after a rollback; so do the
+ * senders that were queued when the migration started. */
+static void
+test_waitmigr_and_rollback_local(void)
+{
+    setup();
+    char out[16384];
+    CHECK(control("trace on", out, sizeof(out)) == 0);
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    struct client queued = {C1, SRV, 1, 100}, held = {C2, SRV, 1, 200};
+    pid_t a = spawn(client, &queued);
+    CHECK(wait_flags(0, C1, SENDING, SENDING, 3000) == 0); /* queued on us */
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    pid_t b = spawn(client, &held);
+    CHECK(wait_flags(0, C2, WAITMIGR, WAITMIGR, 3000) == 0);
+    /* Frozen: a migrating endpoint takes nothing from its queue. */
+    message m;
+    EXPECT_RC(mnx_rcvrqst_T(&m, 100), EMOLTIMEDOUT);
+    sleep_ms(100);
+    CHECK(reap_within(a, 0) == -1 && reap_within(b, 0) == -1);
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(serve(2) == 0);
+    CHECK(reap_within(a, 3000) == 0 && reap_within(b, 3000) == 0);
+    /* Migration is a traced event. */
+    CHECK(control("trace history 100", out, sizeof(out)) == 0);
+    CHECK(strstr(out, "\"op\":\"migr_start\"") && strstr(out, "\"op\":\"migr_rollback\""));
+    stop_node1();
+}
+
+/* The full migration of SRV from node 0 to node 1 under callers of every
+ * kind: a local sender queued before the start (flushed, replayed to the
+ * new home), a local one held in WAITMIGR, a remote one whose request was
+ * already parked here when node 0 started the migration (NACK with
+ * EMOLMIGRATE, replayed by node 1) and a remote one that node 1 itself
+ * held. The old server is killed in between: its callers keep waiting. */
+static void
+test_migrate_local_to_remote_under_callers(void)
+{
+    setup();
+    CHECK(node1(3, SRV, 0, 0, OK) == 0); /* node 1 knows SRV is on node 0 */
+    pid_t old = fork();
+    if (old == 0) {
+        if (mnx_bind(0, SRV) != SRV)
+            _exit(1);
+        sleep_ms(20000); /* bound, busy: never receives */
+        _exit(0);
+    }
+    CHECK(wait_bound(0, SRV, 1, 3000) == 0);
+    struct client lq = {C1, SRV, 1, 100}, lw = {C2, SRV, 1, 200},
+                  rq = {R1, SRV, 1, 300}, rw = {R2, SRV, 1, 400};
+    pid_t a = spawn(client, &lq);
+    pid_t r1 = on_node1(client, &rq);
+    CHECK(wait_flags(0, C1, SENDING, SENDING, 3000) == 0);
+    CHECK(wait_flags(0, R1, SENDING, SENDING, 3000) == 0); /* parked here */
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    pid_t b = spawn(client, &lw);
+    CHECK(wait_flags(0, C2, WAITMIGR, WAITMIGR, 3000) == 0);
+    CHECK(node1(0, SRV, 0, 0, OK) == 0); /* start on node 1 */
+    pid_t r2 = on_node1(client, &rw);
+    CHECK(node1(4, R2, WAITMIGR, 0, WAITMIGR) == 0); /* held on node 1 */
+    /* The old process dies while migrating: nobody gets EMOLSRCDIED. */
+    kill(old, SIGKILL);
+    reap(old);
+    sleep_ms(300);
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK(!(pi.p_rts_flags & SLOT_FREE) && (pi.p_rts_flags & MIGRATING));
+    CHECK(reap_within(a, 0) == -1 && reap_within(b, 0) == -1);
+    /* The new home first, then the old one. */
+    pid_t nh = on_node1(new_home, (void *)7L);
+    CHECK(node1(4, SRV, REMOTE, 0, 0) == 0); /* bound there now */
+    EXPECT_RC(mnx_migr_commit(-1, 0, SRV, 1), OK);
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1 && pi.p_lpid == -1);
+    int ra = reap_within(a, 5000), rb = reap_within(b, 5000),
+        rr1 = reap_within(r1, 5000), rr2 = reap_within(r2, 5000);
+    if (ra || rb || rr1 || rr2) {
+        char out[16384];
+        control("ps 0", out, sizeof(out));
+        printf("  clients %d %d %d %d\n  node 0: %s\n", ra, rb, rr1, rr2, out);
+        char cmd[700];
+        snprintf(cmd, sizeof(cmd), "python3 -c \"import socket;s=socket.socket(socket.AF_UNIX);s.connect('%s/control.sock');s.send(b'ps 0\\\\n');import time;time.sleep(0.3);print('  node 1:',s.recv(60000).decode())\"", n1_dir);
+        (void)!system(cmd);
+    }
+    CHECK(ra == 0 && rb == 0 && rr1 == 0 && rr2 == 0);
+    /* And calls after the migration go to node 1 directly; the new home
+     * serves exactly 4 + 3 requests, so none was lost or duplicated. */
+    struct client after = {C3, SRV, 3, 500};
+    CHECK(reap_within(spawn(client, &after), 5000) == 0);
+    CHECK(reap_within(nh, 5000) == 0);
+    stop_node1();
+}
+
+/* A remote endpoint migrates to this node: the local caller held in
+ * WAITMIGR is then served locally. */
+static int
+remote_old_home(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, SRV) != SRV)
+        return 1;
+    sleep_ms(20000);
+    return 0;
+}
+
+static void
+test_migrate_remote_to_local(void)
+{
+    setup();
+    pid_t old = on_node1(remote_old_home, NULL);
+    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    CHECK(node1(0, SRV, 0, 0, OK) == 0);
+    struct client held = {C1, SRV, 2, 600};
+    pid_t a = spawn(client, &held);
+    CHECK(wait_flags(0, C1, WAITMIGR, WAITMIGR, 3000) == 0);
+    kill(old, SIGKILL);
+    reap(old);
+    pid_t srv = fork();
+    if (srv == 0) {
+        if (mnx_wait4bind_T(5000) != SRV)
+            _exit(1);
+        _exit(serve(2));
+    }
+    EXPECT_RC(mnx_migr_commit(srv, 0, SRV, 0), OK);
+    CHECK(node1(1, SRV, 0, -1, OK) == 0);
+    CHECK(reap_within(a, 5000) == 0);
+    CHECK(reap_within(srv, 5000) == 0);
+    stop_node1();
+}
+
+/* A remote caller whose request reached this node while the endpoint was
+ * migrating here (its own node had not started the migration) is parked
+ * in its surrogate; the rollback answers its node with EMOLMIGRATE, and
+ * the replayed call is served here. */
+static void
+test_remote_caller_parked_then_rollback(void)
+{
+    setup();
+    CHECK(node1(3, SRV, 0, 0, OK) == 0);
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK); /* here only */
+    struct client r = {R1, SRV, 1, 900};
+    pid_t c = on_node1(client, &r);
+    CHECK(wait_flags(0, R1, WAITMIGR, WAITMIGR, 3000) == 0); /* parked here */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, R1, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && pi.p_waitmigr == SRV);
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(serve(1) == 0);
+    CHECK(reap_within(c, 3000) == 0);
+    stop_node1();
+}
+
+/* An owner still running when its endpoint is committed elsewhere is
+ * displaced: its blocked call and its next calls return EMOLNOTBIND. */
+static int
+displaced(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, SRV) != SRV)
+        return 10;
+    message m;
+    int rc = mnx_receive(ANY, &m);
+    if (rc != EMOLNOTBIND)
+        return 11;
+    m.m_type = 1;
+    return mnx_send(C1, &m) == EMOLNOTBIND ? 0 : 12;
+}
+
+static void
+test_displaced_owner(void)
+{
+    setup();
+    pid_t p = spawn(displaced, NULL);
+    CHECK(wait_flags(0, SRV, RECEIVING, RECEIVING, 3000) == 0);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    EXPECT_RC(mnx_migr_commit(-1, 0, SRV, 1), OK);
+    CHECK(reap_within(p, 3000) == 0);
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1);
+    stop_node1();
+}
+
+/* A remote caller parked during a migration gives up (timeout); its next
+ * call is not refused with EMOLBUSY by the abandoned one: it is parked in
+ * its place and served after the rollback. */
+static int
+impatient(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, R1) != R1)
+        return 10;
+    message m = {0};
+    m.m1_i1 = 1;
+    if (mnx_sendrec_T(SRV, &m, 300) != EMOLTIMEDOUT)
+        return 11;
+    m.m1_i1 = 2;
+    int rc = mnx_sendrec_T(SRV, &m, 10000);
+    if (rc != OK) {
+        fprintf(stderr, "impatient: %s\n", mnx_strerror(rc));
+        return 12;
+    }
+    return m.m1_i2 == 1002 ? 0 : 13; /* the answer to the second call */
+}
+
+static void
+test_abandoned_parked_call_replaced(void)
+{
+    setup();
+    CHECK(node1(3, SRV, 0, 0, OK) == 0);
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    pid_t c = on_node1(impatient, NULL);
+    CHECK(wait_flags(0, R1, WAITMIGR, WAITMIGR, 3000) == 0);
+    sleep_ms(600); /* it timed out and called again */
+    CHECK(wait_flags(0, R1, WAITMIGR, WAITMIGR, 3000) == 0);
+    CHECK(reap_within(c, 0) == -1);
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(serve(1) == 0); /* exactly one request arrives */
+    message m;
+    EXPECT_RC(mnx_rcvrqst_T(&m, 200), EMOLTIMEDOUT);
+    CHECK(reap_within(c, 3000) == 0);
+    stop_node1();
+}
+
+/* The owner dies while migrating and the migration is rolled back: the
+ * endpoint is gone now, so the held caller's replay fails the way a call
+ * to a dead endpoint does, instead of hanging. */
+static int
+caller_of_gone(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, C1) != C1)
+        return 10;
+    message m = {0};
+    int rc = mnx_sendrec_T(SRV, &m, 10000);
+    return rc == EMOLDEADSRCDST ? 0 : 11;
+}
+
+static void
+test_owner_death_then_rollback(void)
+{
+    setup();
+    pid_t old = fork();
+    if (old == 0) {
+        if (mnx_bind(0, SRV) != SRV)
+            _exit(1);
+        sleep_ms(20000);
+        _exit(0);
+    }
+    CHECK(wait_bound(0, SRV, 1, 3000) == 0);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    pid_t c = spawn(caller_of_gone, NULL);
+    CHECK(wait_flags(0, C1, WAITMIGR, WAITMIGR, 3000) == 0);
+    kill(old, SIGKILL);
+    reap(old);
+    sleep_ms(300);
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK(!(pi.p_rts_flags & SLOT_FREE) && (pi.p_misc_flags & MIS_KILLED));
+    CHECK(reap_within(c, 0) == -1); /* still waiting, no EMOLSRCDIED */
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(reap_within(c, 3000) == 0);
+    CHECK(wait_bound(0, SRV, 0, 1000) == 0);
+    stop_node1();
+}
+
+/* Primary on node 1, standby here. The standby waits in mnx_wait4bind;
+ * when node 1's daemon dies, this node's daemon commits the endpoint to
+ * the standby, and a caller that was held meanwhile is served by it. */
+static int
+primary(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, SRV) != SRV)
+        return 1;
+    return serve(1000000);
+}
+
+/* frozen: instead of dying, node 1's daemon stops answering (SIGSTOP): the
+ * takeover then starts when the keepalives have been missing for 4 s. */
+static void
+backup_takeover(int frozen)
+{
+    setup();
+    pid_t p = on_node1(primary, NULL);
+    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    pid_t standby = fork();
+    if (standby == 0) {
+        /* What a standby sees: it is not bound until the takeover. */
+        int ep = mnx_wait4bind_T(20000);
+        if (ep != SRV)
+            _exit(1);
+        int rc = serve(3);
+        sleep_ms(500); /* still bound while the test looks */
+        _exit(rc);
+    }
+    EXPECT_RC(mnx_bkupbind(0, standby, SRV, 1), SRV);
+    EXPECT_RC(mnx_bkupbind(0, standby, SRV, 1), EMOLSLOTUSED); /* once */
+    char out[8192];
+    CHECK(control("ps 0", out, sizeof(out)) == 0);
+    CHECK(strstr(out, "\"standby\":true") && strstr(out, "\"bkup_nodes\":[0]"));
+    /* Served by the primary while it lives. */
+    struct client one = {C1, SRV, 2, 700};
+    CHECK(reap(spawn(client, &one)) == 0);
+    EXPECT_RC(mnx_getep(standby), EMOLNOTBIND); /* a standby is not bound */
+    /* Node 1 dies (or stops answering). */
+    kill(n1_pid, frozen ? SIGSTOP : SIGKILL);
+    if (!frozen) {
+        reap(n1_pid);
+        kill(p, SIGKILL);
+        reap(p);
+    }
+    /* A call in flight when the node died gets EMOLNOTCONN (it may have
+     * been served): the caller here comes once the death is noticed. */
+    char links[512];
+    for (int i = 0; i < (frozen ? 800 : 300); i++) {
+        if (control("links", links, sizeof(links)) == 0 &&
+            !strstr(links, "\"state\":\"up\""))
+            break;
+        sleep_ms(10);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct client after = {C2, SRV, 3, 800};
+    pid_t c = spawn(client, &after);
+    CHECK(reap_within(c, 10000) == 0);
+    printf("  takeover served the held caller after %ld ms\n", elapsed_ms_since(&t0));
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK(!(pi.p_rts_flags & REMOTE) && pi.p_nodeid == 0 && pi.p_lpid == standby);
+    CHECK(reap_within(standby, 3000) == 0);
+    if (frozen) {
+        kill(n1_pid, SIGKILL);
+        reap(n1_pid);
+        kill(p, SIGKILL);
+        reap(p);
+    }
+    n1_pid = 0;
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", n1_dir);
+    (void)!system(cmd);
+}
+
+static void test_backup_takeover(void) { backup_takeover(0); }
+static void test_backup_takeover_keepalive(void) { backup_takeover(1); }
+
+/* A standby that dies leaves a plain surrogate of the primary. */
+static void
+test_standby_death_reverts(void)
+{
+    setup();
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    pid_t standby = fork();
+    if (standby == 0) {
+        mnx_wait4bind_T(20000);
+        _exit(0);
+    }
+    EXPECT_RC(mnx_bkupbind(0, standby, SRV, 1), SRV);
+    kill(standby, SIGKILL);
+    reap(standby);
+    proc_usr_t pi;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+        if (!(pi.p_misc_flags & MIS_RMTBACKUP))
+            break;
+        sleep_ms(10);
+    } while (elapsed_ms_since(&t0) < 3000);
+    CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1 && pi.p_lpid == -1 &&
+          !(pi.p_misc_flags & MIS_RMTBACKUP));
+    stop_node1();
+}
+
+int
+main(int argc, char **argv)
+{
+    int base_port = 20000 + (int)(getpid() % 20000) * 2;
+    snprintf(secret_path, sizeof(secret_path), "/dev/shm/dvs-mtest-secret-%d",
+             (int)getpid());
+    FILE *f = fopen(secret_path, "w");
+    fputs("correct horse battery staple 42", f);
+    fclose(f);
+    snprintf(port0, sizeof(port0), "127.0.0.1:%d", base_port);
+    snprintf(port1, sizeof(port1), "127.0.0.1:%d", base_port + 1);
+    snprintf(peer0, sizeof(peer0), "0=%s", port0);
+    snprintf(peer1, sizeof(peer1), "1=%s", port1);
+    const char *args[] = {"--dc", "0:dc0:64:8:16:0,1", "--listen", port0, "--peer",
+                          peer1, "--secret-file", secret_path, NULL};
+    memcpy(harness_dvsd_args, args, sizeof(args));
+    static const struct test tests[] = {
+        {"migration errors", test_errors},
+        {"WAITMIGR and rollback (local)", test_waitmigr_and_rollback_local},
+        {"migrate local to remote under callers", test_migrate_local_to_remote_under_callers},
+        {"migrate remote to local", test_migrate_remote_to_local},
+        {"remote caller parked, then rollback", test_remote_caller_parked_then_rollback},
+        {"an owner still running is displaced by the commit", test_displaced_owner},
+        {"owner dies while migrating, then rollback", test_owner_death_then_rollback},
+        {"abandoned parked call replaced by the next one", test_abandoned_parked_call_replaced},
+        {"backup takeover when the primary's node dies", test_backup_takeover},
+        {"backup takeover when the primary's node stops answering (keepalive)", test_backup_takeover_keepalive},
+        {"standby death reverts to a surrogate", test_standby_death_reverts},
+    };
+    int rc = test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
+    unlink(secret_path);
+    return rc;
+}
