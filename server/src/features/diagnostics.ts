@@ -466,14 +466,23 @@ class Rules {
         }
       }
       if (pointers.length === 0) continue;
+      // dvs.json may declare a pointer field of this message type a vcopy address
+      // (`{ "field": "m1_p1", "vaddr": true }`): the receiver copies through it with
+      // vcopy while the sender waits, which works across nodes.
+      const typeName = this.typeOfCall(call);
+      const decl = typeName ? this.ws.messageType(typeName, this.s.uri) : undefined;
+      const raw = decl?.vaddr ? pointers.filter((p) => !decl.vaddr?.includes(p.field)) : pointers;
+      if (raw.length === 0) continue;
       const dst = this.ref(call);
       const where = this.remoteReason(dst);
       if (!where) continue;
+      const fields = [...new Set(raw.map((p) => p.field))].join(', ');
+      const hint = decl ? ` If ${decl.name}'s receiver vcopies through it, mark the field in dvs.json: { "field": "${raw[0]?.field ?? ''}", "vaddr": true }.` : '';
       this.add({
         code: 'DVS011',
         range: call.nameRange,
-        message: `Pointer field ${[...new Set(pointers.map((p) => p.field))].join(', ')} sent to ${where}: a pointer is meaningless in another process on another node. Copy the data with vcopy.`,
-        related: pointers.map((p) => this.loc(p.range, `${p.field} set here`)),
+        message: `Pointer field ${fields} sent to ${where}: a pointer is meaningless in another process on another node. Copy the data with vcopy.${hint}`,
+        related: raw.map((p) => this.loc(p.range, `${p.field} set here`)),
       });
     }
   }
