@@ -47,7 +47,6 @@ import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
 import { applyRangeChange } from './util/text';
-import type { FileFacts } from './facts';
 import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
@@ -63,7 +62,9 @@ export class DvsServer {
   private readonly open = new Map<string, { text: string; version: number }>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
-  private readonly crossSigs = new Map<string, string>();
+  /** The workspace's crossVersion when diagnostics were last published. */
+  private publishedCross = -1;
+  private forceCross = false;
   private roots: string[] = [];
   private canPullConfig = false;
   private canRefreshLenses = false;
@@ -234,7 +235,7 @@ export class DvsServer {
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.analyze({ uri, lang, text, keepTree: false });
-    this.ws.fileUpdated(prev, state.facts);
+    this.ws.fileUpdated(state, prev);
   }
 
   // ==== document sync ===================================================================
@@ -251,7 +252,7 @@ export class DvsServer {
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
-    this.ws.fileUpdated(prev, state.facts);
+    this.ws.fileUpdated(state, prev);
     this.schedule(uri);
   }
 
@@ -273,7 +274,7 @@ export class DvsServer {
     if (!state) return;
     doc.text = state.text;
     doc.version = version;
-    this.ws.fileUpdated(prev, state.facts);
+    this.ws.fileUpdated(state, prev);
     this.schedule(uri);
   }
 
@@ -291,7 +292,7 @@ export class DvsServer {
       } else if (isConfigUri(uri)) this.ws.removeConfig(uri);
       else {
         this.analyzer.remove(uri);
-        this.ws.touch();
+        this.ws.fileRemoved(uri);
       }
     } catch (e) {
       this.connection.console.warn(`could not re-read ${uri}: ${String(e)}`);
@@ -304,8 +305,10 @@ export class DvsServer {
       if (this.open.has(ch.uri)) continue;
       if (ch.type === FileChangeType.Deleted) {
         if (isConfigUri(ch.uri)) this.ws.removeConfig(ch.uri);
-        else this.analyzer.remove(ch.uri);
-        this.ws.touch();
+        else {
+          this.analyzer.remove(ch.uri);
+          this.ws.fileRemoved(ch.uri);
+        }
         continue;
       }
       try {
@@ -328,23 +331,18 @@ export class DvsServer {
    */
   private schedule(uri: string, crossFile = false): void {
     this.dirty.add(uri);
-    if (crossFile) this.crossSigs.set(uri, `config:${Math.random()}`);
+    if (crossFile) this.forceCross = true;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
       const uris = [...this.dirty];
       this.dirty.clear();
-      let cross = false;
-      for (const u of uris) {
-        this.publish(u);
-        const state = this.analyzer.get(u);
-        if (state) {
-          const sig = crossSignature(state);
-          if (this.crossSigs.get(u) !== sig) cross = true;
-          this.crossSigs.set(u, sig);
-        } else cross = true;
-      }
+      for (const u of uris) this.publish(u);
+      // Other files only need a re-check when something they can see changed.
+      const cross = this.forceCross || this.ws.crossVersion !== this.publishedCross;
+      this.forceCross = false;
+      this.publishedCross = this.ws.crossVersion;
       if (cross) {
         // Only the project (dvs.json) of the changed files can see the change.
         const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
@@ -354,6 +352,7 @@ export class DvsServer {
   }
 
   private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
+    if (!projects) this.publishedCross = this.ws.crossVersion;
     const inScope = (uri: string): boolean => !projects || projects.has(this.ws.configs.get(uri) ?? this.ws.configFor(uri));
     for (const uri of this.open.keys()) if (!skip.has(uri) && inScope(uri)) this.publish(uri);
     for (const cfg of this.ws.configs.keys()) if (!skip.has(cfg) && !this.open.has(cfg) && inScope(cfg)) this.publish(cfg);
@@ -433,30 +432,6 @@ export class DvsServer {
   private textOf(uri: string): string | undefined {
     return this.open.get(uri)?.text ?? this.analyzer.get(uri)?.text ?? this.ws.configs.get(uri)?.text;
   }
-}
-
-/** What other files can observe of this one; when it is unchanged, they need no re-check. */
-function crossSignature(s: DocState): string {
-  if (s.units.length === 0) return unitSignature(s.facts);
-  let sig = '';
-  for (const u of s.units) sig += unitSignature(u.facts);
-  return sig;
-}
-
-const unitSignatures = new WeakMap<FileFacts, string>();
-
-/** Cached per unit: facts of units an edit did not touch are the same objects. */
-function unitSignature(f: FileFacts): string {
-  const hit = unitSignatures.get(f);
-  if (hit !== undefined) return hit;
-  const parts: string[] = [];
-  for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
-  for (const c of f.calls) parts.push(`c${c.kind}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
-  for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
-  for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
-  const sig = parts.join('\n');
-  unitSignatures.set(f, sig);
-  return sig;
 }
 
 export function serverVersion(): string {

@@ -86,6 +86,9 @@ export class Workspace {
   private generation = 0;
   /** Bumped on every file change (project-wide aggregates like server loops depend on it). */
   private filesVersion = 0;
+  /** Bumped when something other files can observe of a file changes (see crossSignature). */
+  private crossVer = 0;
+  private readonly crossSigs = new Map<string, string[]>();
   private defsGen = -1;
   private defsByName = new Map<string, DefLocation[]>();
   private valueCache = new Map<string, number | undefined>();
@@ -98,21 +101,45 @@ export class Workspace {
     return this.generation;
   }
 
+  /** Changes whenever a file changes in a way other files can see (or names change). */
+  get crossVersion(): number {
+    return this.crossVer;
+  }
+
   /** Invalidate everything (configs, removed files). */
   touch(): void {
     this.generation++;
     this.filesVersion++;
+    this.crossVer++;
   }
 
-  /** A file was (re)analysed: only a change of its constants invalidates name resolution. */
-  fileUpdated(prev: FileFacts | undefined, next: FileFacts): void {
+  /**
+   * A file was (re)analysed: only a change of its constants invalidates name resolution,
+   * and only a change of its cross-file signature invalidates other files' findings.
+   */
+  fileUpdated(state: DocState, prev: FileFacts | undefined): void {
     this.filesVersion++;
-    if (!prev || defsSignature(prev) !== defsSignature(next)) this.generation++;
+    if (!prev || defsSignature(prev) !== defsSignature(state.facts)) this.generation++;
+    const sig = crossSignature(state);
+    const old = this.crossSigs.get(state.uri);
+    if (!old || old.length !== sig.length || old.some((x, i) => x !== sig[i])) {
+      this.crossSigs.set(state.uri, sig);
+      this.crossVer++;
+    }
   }
 
-  /** Cache `compute()` on `owner` until names or (with `perEdit`) any file changes. */
-  memo<T>(owner: object, name: string, compute: () => T, perEdit = false): T {
-    const files = perEdit ? this.filesVersion : -1;
+  /** A file left the index. */
+  fileRemoved(uri: string): void {
+    this.crossSigs.delete(uri);
+    this.touch();
+  }
+
+  /**
+   * Cache `compute()` on `owner` until names change, and also until any file changes
+   * (`files`, or `true`) or until a file changes what other files can see (`cross`).
+   */
+  memo<T>(owner: object, name: string, compute: () => T, perEdit: boolean | 'files' | 'cross' = false): T {
+    const files = perEdit === true || perEdit === 'files' ? this.filesVersion : perEdit === 'cross' ? -2 - this.crossVer : -1;
     let m = this.memos.get(owner);
     if (!m) this.memos.set(owner, (m = new Map()));
     const hit = m.get(name);
@@ -340,6 +367,36 @@ export class Workspace {
     const eps = new Set(state.facts.epVars);
     return this.memo(state, 'ipc', () => state.facts.calls.filter((c) => c.receiver === undefined ? c.kind === 'bind' && state.facts.importsRuntime : eps.has(c.receiver) || (state.facts.importsRuntime && /(^|\.)(ep|endpoint)$/i.test(c.receiver))));
   }
+}
+
+/**
+ * What other files can observe of this one, per top-level unit: when it is unchanged,
+ * their project-wide findings (DVS005, DVS009, DVS012) need no re-check.
+ */
+export function crossSignature(s: DocState): string[] {
+  if (s.units.length === 0) return [unitSignature(s.facts)];
+  return s.units.map((u) => unitSignature(u.facts));
+}
+
+const unitSignatures = new WeakMap<FileFacts, string>();
+
+/** Cached per unit: facts of units an edit did not touch are the same objects. */
+function unitSignature(f: FileFacts): string {
+  const hit = unitSignatures.get(f);
+  if (hit !== undefined) return hit;
+  const parts: string[] = [];
+  for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
+  for (const c of f.calls) {
+    parts.push(`c${c.kind}:${c.name}/${c.args.length}:${c.receiver ?? ''}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
+  }
+  for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
+  for (const l of f.literals) parts.push(`L${l.assignedTo ?? ''}=${l.pairs.find((p) => p.key === 'type')?.value ?? ''}`);
+  for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
+  for (const v of f.epVars) parts.push(`e${v}`);
+  if (f.importsRuntime) parts.push('i');
+  const sig = parts.join('\n');
+  unitSignatures.set(f, sig);
+  return sig;
 }
 
 function defsSignature(f: FileFacts): string {

@@ -55,6 +55,7 @@ const SEND_LIKE = new Set(['send', 'sendrec', 'reply', 'notify']);
 const MSG_CALLS = new Set(['send', 'sendrec', 'reply']);
 
 const unitFindings = new WeakMap<FileFacts, { ctx: string; findings: Finding[] }>();
+const unitProjectFindings = new WeakMap<FileFacts, { ctx: string; findings: Finding[] }>();
 
 export function computeDiagnostics(ws: Workspace, state: DocState, settings: Settings): Diagnostic[] {
   const findings = collectFindings(ws, state);
@@ -78,15 +79,19 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
 }
 
 /**
- * In C every fact belongs to one function, so the local rules run per top-level unit and
- * their findings are cached on the unit's facts: after an edit only the edited function
- * is re-checked. Project-wide rules (DVS005, DVS009, DVS012) always run on the file.
- * TypeScript module code spans units, so TypeScript files are checked whole.
+ * In C every fact belongs to one function, so the rules run per top-level unit and their
+ * findings are cached on the unit's facts: after an edit only the edited function is
+ * re-checked. Local rules depend on the unit, the names and the file's own endpoints;
+ * project-wide rules (DVS005, DVS009, DVS012) also on what the project's files show each
+ * other (the workspace's crossVersion) and, through their related locations, on where
+ * the file's units are. TypeScript module code spans units, so TypeScript files are
+ * checked whole.
  */
 function collectFindings(ws: Workspace, s: DocState): Finding[] {
   const whole = new Rules(ws, s, s.facts);
   if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
   const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}`;
+  const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
   const out: Finding[] = [];
   for (const u of s.units) {
     let hit = unitFindings.get(u.facts);
@@ -95,9 +100,26 @@ function collectFindings(ws: Workspace, s: DocState): Finding[] {
       unitFindings.set(u.facts, hit);
     }
     out.push(...hit.findings);
+    let phit = unitProjectFindings.get(u.facts);
+    if (!phit || phit.ctx !== projectCtx) {
+      phit = { ctx: projectCtx, findings: new Rules(ws, s, u.facts, whole.file).runProject() };
+      unitProjectFindings.set(u.facts, phit);
+    }
+    out.push(...phit.findings);
   }
-  out.push(...whole.runProject());
   return out;
+}
+
+const layoutKeys = new WeakMap<DocState, string>();
+
+/** Where the units of a file start: a finding's related location may point into another unit. */
+function layoutKey(s: DocState): string {
+  let k = layoutKeys.get(s);
+  if (k === undefined) {
+    k = s.units.map((u) => u.o).join(',');
+    layoutKeys.set(s, k);
+  }
+  return k;
 }
 
 /** What the rules of one unit need to know about the rest of its file. */
@@ -506,22 +528,32 @@ class Rules {
 
   // DVS012 ------------------------------------------------------------------------------
   private sendrecCycles(): void {
-    if (this.f.loops.length === 0 || this.own.length === 0) return;
+    if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
     type Edge = { from: number; to: number; uri: string; call: CallFact };
-    const edges: Edge[] = [];
-    const servers = new Set<number>();
-    for (const peer of this.ws.peers(this.s.uri)) {
-      if (peer.facts.loops.length === 0) continue;
-      const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
-      own.forEach((v) => servers.add(v));
-      for (const call of this.ws.ipcCalls(peer)) {
-        // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
-        if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
-        const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
-        if (r.value === undefined || r.special || r.own) continue;
-        for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
-      }
-    }
+    // The project's blocking sendrec edges between servers, built once per change of any file.
+    const { edges, servers } = this.ws.memo(
+      this.ws.configFor(this.s.uri) ?? this.ws,
+      'sendrecEdges',
+      () => {
+        const edges: Edge[] = [];
+        const servers = new Set<number>();
+        for (const peer of this.ws.peers(this.s.uri)) {
+          if (peer.facts.loops.length === 0) continue;
+          const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
+          own.forEach((v) => servers.add(v));
+          for (const call of this.ws.ipcCalls(peer)) {
+            // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
+            if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
+            const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
+            if (r.value === undefined || r.special || r.own) continue;
+            for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
+          }
+        }
+        return { edges, servers };
+      },
+      'files',
+    );
+    const mine = new Set(this.calls);
     const path = (from: number, to: number): Edge[] | undefined => {
       const prev = new Map<number, Edge>();
       const queue = [from];
@@ -547,7 +579,7 @@ class Rules {
       return undefined;
     };
     for (const e of edges) {
-      if (e.uri !== this.s.uri || !servers.has(e.to)) continue;
+      if (e.uri !== this.s.uri || !servers.has(e.to) || !mine.has(e.call)) continue;
       const back = path(e.to, e.from);
       if (!back) continue;
       const names = [e.from, e.to, ...back.map((b) => b.to)].map((v) => this.ws.endpointByNumber(v, this.s.uri)?.name ?? String(v));
