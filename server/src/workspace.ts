@@ -89,9 +89,13 @@ export class Workspace {
   /** Bumped when something other files can observe of a file changes (see crossSignature). */
   private crossVer = 0;
   private readonly crossSigs = new Map<string, string[]>();
+  /** Bumped whenever any file's constants change (navigation lists them all). */
+  private defsVersion = 0;
   private defsGen = -1;
   private defsByName = new Map<string, DefLocation[]>();
-  private valueCache = new Map<string, number | undefined>();
+  /** Per requesting file: constant name → value; cleared when names change. */
+  private valueCache = new Map<string, Map<string, number | undefined>>();
+  private valueGen = -1;
   private readonly memos = new WeakMap<object, Map<string, { gen: number; files: number; size: number; value: unknown }>>();
 
   constructor(readonly analyzer: Analyzer) {}
@@ -119,7 +123,14 @@ export class Workspace {
    */
   fileUpdated(state: DocState, prev: FileFacts | undefined): void {
     this.filesVersion++;
-    if (!prev || defsSignature(prev) !== defsSignature(state.facts)) this.generation++;
+    if (!prev || defsSignature(prev) !== defsSignature(state.facts)) {
+      this.defsVersion++;
+      // A file new to the index whose constants all repeat existing ones with the same
+      // literal values (a copied header) cannot change how any other file resolves
+      // names: only its own lookups are new, and those are not cached yet.
+      if (prev || !this.agreesWithWorkspace(state)) this.generation++;
+      else this.valueCache.delete(state.uri);
+    }
     const sig = crossSignature(state);
     const old = this.crossSigs.get(state.uri);
     if (!old || old.length !== sig.length || old.some((x, i) => x !== sig[i])) {
@@ -213,9 +224,8 @@ export class Workspace {
   }
 
   defs(name: string): DefLocation[] {
-    if (this.defsGen !== this.generation) {
+    if (this.defsGen !== this.defsVersion) {
       this.defsByName = new Map();
-      this.valueCache = new Map();
       for (const s of this.analyzer.all()) {
         for (const d of s.facts.defs) {
           let list = this.defsByName.get(d.name);
@@ -223,19 +233,34 @@ export class Workspace {
           list.push({ uri: s.uri, def: d });
         }
       }
-      this.defsGen = this.generation;
+      this.defsGen = this.defsVersion;
     }
     return this.defsByName.get(name) ?? [];
+  }
+
+  /** Every constant of `state` is already defined elsewhere, always with this literal value. */
+  private agreesWithWorkspace(state: DocState): boolean {
+    for (const d of state.facts.defs) {
+      if (d.implicit === undefined && !/^(0[xX][0-9a-fA-F]+|\d+)$/.test(d.value)) return false;
+      const others = this.defs(d.name).filter((o) => o.uri !== state.uri);
+      if (others.length === 0) return false;
+      if (others.some((o) => o.def.value !== d.value || o.def.implicit !== d.implicit)) return false;
+    }
+    return true;
   }
 
   /** Numeric value of a constant name, preferring the definition in the same file. */
   valueOf(name: string, fromUri: string, depth = 0): number | undefined {
     if (name in SPECIAL) return SPECIAL[name];
     if (depth > 16) return undefined;
-    this.defs(name);
-    const cacheKey = `${fromUri}\u0000${name}`;
-    if (this.valueCache.has(cacheKey)) return this.valueCache.get(cacheKey);
-    this.valueCache.set(cacheKey, undefined);
+    if (this.valueGen !== this.generation) {
+      this.valueCache = new Map();
+      this.valueGen = this.generation;
+    }
+    let cache = this.valueCache.get(fromUri);
+    if (!cache) this.valueCache.set(fromUri, (cache = new Map()));
+    if (cache.has(name)) return cache.get(name);
+    cache.set(name, undefined);
     const list = this.defs(name);
     const local = list.find((d) => d.uri === fromUri) ?? list[0];
     let v: number | undefined;
@@ -245,7 +270,7 @@ export class Workspace {
       const cfg = this.config(fromUri);
       v = cfg?.endpoints.find((e) => e.name === name)?.number ?? cfg?.protocol?.types.find((t) => t.name === name)?.number;
     }
-    this.valueCache.set(cacheKey, v);
+    cache.set(name, v);
     return v;
   }
 

@@ -531,12 +531,12 @@ class Rules {
     if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
     type Edge = { from: number; to: number; uri: string; call: CallFact };
     // The project's blocking sendrec edges between servers, built once per change of any file.
-    const { edges, servers } = this.ws.memo(
+    const { byCall, next } = this.ws.memo(
       this.ws.configFor(this.s.uri) ?? this.ws,
       'sendrecEdges',
       () => {
-        const edges: Edge[] = [];
         const servers = new Set<number>();
+        const edges: Edge[] = [];
         for (const peer of this.ws.peers(this.s.uri)) {
           if (peer.facts.loops.length === 0) continue;
           const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
@@ -549,11 +549,23 @@ class Rules {
             for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
           }
         }
-        return { edges, servers };
+        // Only edges into servers can close a cycle. Per call (the rule runs per unit),
+        // and the first edge per (from, to) pair for the path search.
+        const byCall = new Map<CallFact, Edge[]>();
+        const next = new Map<number, Map<number, Edge>>();
+        for (const e of edges) {
+          if (!servers.has(e.to)) continue;
+          const l = byCall.get(e.call);
+          if (l) l.push(e);
+          else byCall.set(e.call, [e]);
+          let m = next.get(e.from);
+          if (!m) next.set(e.from, (m = new Map()));
+          if (!m.has(e.to)) m.set(e.to, e);
+        }
+        return { byCall, next };
       },
       'files',
     );
-    const mine = new Set(this.calls);
     const path = (from: number, to: number): Edge[] | undefined => {
       const prev = new Map<number, Edge>();
       const queue = [from];
@@ -570,25 +582,28 @@ class Rules {
           }
           return out;
         }
-        for (const e of edges) if (e.from === n && servers.has(e.to) && !seen.has(e.to)) {
-          seen.add(e.to);
-          prev.set(e.to, e);
-          queue.push(e.to);
+        for (const [t, e] of next.get(n) ?? []) {
+          if (seen.has(t)) continue;
+          seen.add(t);
+          prev.set(t, e);
+          queue.push(t);
         }
       }
       return undefined;
     };
-    for (const e of edges) {
-      if (e.uri !== this.s.uri || !servers.has(e.to) || !mine.has(e.call)) continue;
-      const back = path(e.to, e.from);
-      if (!back) continue;
-      const names = [e.from, e.to, ...back.map((b) => b.to)].map((v) => this.ws.endpointByNumber(v, this.s.uri)?.name ?? String(v));
-      this.add({
-        code: 'DVS012',
-        range: e.call.nameRange,
-        message: `Blocking sendrec cycle between servers: ${names.join(' → ')}. If both sides call at once they wait for each other forever; use ${e.call.name.replace(/_T$/, '')}_T or break the cycle.`,
-        related: back.map((b) => this.loc(b.call.range, `sendrec from ${this.ws.endpointByNumber(b.from, this.s.uri)?.name ?? b.from}`, b.uri)),
-      });
+    for (const call of this.calls) {
+      for (const e of byCall.get(call) ?? []) {
+        if (e.uri !== this.s.uri) continue;
+        const back = path(e.to, e.from);
+        if (!back) continue;
+        const names = [e.from, e.to, ...back.map((b) => b.to)].map((v) => this.ws.endpointByNumber(v, this.s.uri)?.name ?? String(v));
+        this.add({
+          code: 'DVS012',
+          range: e.call.nameRange,
+          message: `Blocking sendrec cycle between servers: ${names.join(' → ')}. If both sides call at once they wait for each other forever; use ${e.call.name.replace(/_T$/, '')}_T or break the cycle.`,
+          related: back.map((b) => this.loc(b.call.range, `sendrec from ${this.ws.endpointByNumber(b.from, this.s.uri)?.name ?? b.from}`, b.uri)),
+        });
+      }
     }
   }
 
