@@ -107,6 +107,14 @@ export class Analyzer {
     }
   }
 
+  /** Take a closed file's analysis made elsewhere (an indexing thread; see index-pool.ts). */
+  adopt(state: DocState): DocState {
+    this.states.get(state.uri)?.tree?.delete();
+    delete state.tree;
+    this.states.set(state.uri, state);
+    return state;
+  }
+
   remove(uri: string): void {
     this.release(uri);
     this.states.delete(uri);

@@ -156,6 +156,7 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
   };
   // Pass 1: scopes, inactive regions and the m_type cases, which the other facts refer to.
   const rest: Map<string, Node>[] = [];
+  const callNodes: Node[] = [];
   for (const m of matches) {
     const c = byName(m);
     const scope = c.get('scope');
@@ -225,6 +226,7 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
         const cl = caseOf(call.range, call.msgVar);
         if (cl) call.caseLabel = cl;
         facts.calls.push(call);
+        callNodes.push(c.get('call') as Node);
       }
     } else if (c.has('field')) {
       const node = c.get('field') as Node;
@@ -306,6 +308,13 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
     }
   }
   for (const call of facts.calls) if (call.kind === 'bind' && call.resultVar) facts.epVars.push(call.resultVar);
+  // The enclosing `if`s of a call only matter next to a bind whose result is kept (DVS013:
+  // "called in the branch where bind failed"), or in a TypeScript catch after a bind; the
+  // ancestor walk is skipped elsewhere.
+  const bindScopes = new Set(facts.calls.filter((k) => (k.kind === 'bind' || k.kind === 'wait4bind') && k.resultVar).map((k) => k.scope));
+  facts.calls.forEach((call, i) => {
+    if (bindScopes.has(call.scope) || (lang !== 'c' && facts.calls.some((k) => k.kind === 'bind'))) guardsOf(callNodes[i] as Node, call, lang);
+  });
   for (const loop of loopNodes) {
     if (!active(loop)) continue;
     const fact = serverLoop(loop, lang, facts, scopeOf);
@@ -399,7 +408,6 @@ function extractCall(c: Map<string, Node>, lang: Lang): CallFact | undefined {
     if (m?.kind === 'object') call.msgPairs = pairsOf(argList[api.msg] as Node);
   }
   resultUse(node, call, lang);
-  guardsOf(node, call, lang);
   return call;
 }
 

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import {
   type CodeAction,
   type CodeActionParams,
@@ -34,7 +35,7 @@ import {
   type WorkspaceSymbolParams,
 } from 'vscode-languageserver/node';
 import { Analyzer, type DocState } from './analyzer';
-import { parseSettings, type Settings, DEFAULT_SETTINGS } from './config';
+import { parseSettings, type Settings, DEFAULT_SETTINGS, INDEX_THREADS_FROM } from './config';
 import { computeCodeActions } from './features/code-actions';
 import { computeCodeLenses } from './features/code-lens';
 import { computeCompletions } from './features/completion';
@@ -45,6 +46,7 @@ import { computeHover } from './features/hover';
 import { findDefinitions, findReferences } from './features/navigation';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
+import { IndexPool } from './index-pool';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
 import { applyRangeChange } from './util/text';
 import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
@@ -207,7 +209,18 @@ export class DvsServer {
     let configs = 0;
     // Configs first, so code files resolve names against them.
     files.sort((a, b) => Number(path.basename(b) === 'dvs.json') - Number(path.basename(a) === 'dvs.json'));
-    for (let i = 0; i < files.length; i++) {
+    const codeCount = files.filter((f) => path.basename(f) !== 'dvs.json').length;
+    const pool = codeCount > INDEX_THREADS_FROM ? IndexPool.create(this.settings.index.workers) : undefined;
+    const threads = pool?.size ?? 0;
+    if (pool) {
+      try {
+        configs = await this.indexWithThreads(files, pool);
+      } finally {
+        // The threads' WebAssembly heaps are large; they are not needed after start-up.
+        await pool.close();
+      }
+    }
+    for (let i = 0; i < (pool ? 0 : files.length); i++) {
       const file = files[i] as string;
       const uri = pathToUri(file);
       if (this.open.has(uri)) continue;
@@ -225,9 +238,83 @@ export class DvsServer {
     }
     this.ws.touch();
     const durationMs = Math.round(performance.now() - started);
-    this.connection.console.info(`indexed ${files.length} files (${configs} dvs.json) in ${durationMs} ms`);
+    this.connection.console.info(`indexed ${files.length} files (${configs} dvs.json) in ${durationMs} ms${threads ? ` on ${threads} threads` : ''}`);
     void this.connection.sendNotification(IndexedNotification, { files: files.length, configs, durationMs });
     this.republishAll();
+  }
+
+  /**
+   * Start-up indexing on threads: dvs.json files here first; then the code files are
+   * pulled from one queue by every thread that has loaded its grammars, and by the main
+   * thread (one file per event-loop turn) until the first thread is ready, so starting
+   * the threads never makes indexing slower. A file opened meanwhile keeps its open
+   * document; a file a thread could not analyse is analysed here.
+   */
+  private async indexWithThreads(files: string[], pool: IndexPool): Promise<number> {
+    let configs = 0;
+    const queue: string[] = [];
+    for (const file of files) {
+      const uri = pathToUri(file);
+      if (this.open.has(uri)) continue;
+      if (path.basename(file) !== 'dvs.json') {
+        queue.push(file);
+        continue;
+      }
+      try {
+        this.ws.setConfig(uri, await fs.promises.readFile(file, 'utf8'));
+        configs++;
+      } catch (e) {
+        this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+      }
+    }
+    let next = 0;
+    const take = (): string | undefined => (next < queue.length ? queue[next++] : undefined);
+    let warned = false;
+    const here = async (file: string, text?: string): Promise<void> => {
+      const uri = pathToUri(file);
+      if (this.open.has(uri) || this.analyzer.get(uri)) return;
+      try {
+        this.analyzeClosed(uri, text ?? (await fs.promises.readFile(file, 'utf8')));
+      } catch (e) {
+        this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+      }
+    };
+    const onThread = async (w: Worker): Promise<void> => {
+      if (!(await pool.whenReady(w))) return;
+      for (let file = take(); file !== undefined; file = take()) {
+        const uri = pathToUri(file);
+        let text: string;
+        try {
+          text = await fs.promises.readFile(file, 'utf8');
+        } catch (e) {
+          this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+          continue;
+        }
+        let state: DocState | undefined;
+        try {
+          state = await pool.analyze(uri, text, w);
+        } catch (e) {
+          if (!warned) this.connection.console.warn(`indexing thread failed, indexing here instead: ${String(e)}`);
+          warned = true;
+          await here(file, text);
+          return;
+        }
+        // Opened or re-read while the thread worked: that newer state wins.
+        if (this.open.has(uri) || this.analyzer.get(uri)) continue;
+        this.ws.fileUpdated(this.analyzer.adopt(state), undefined);
+      }
+    };
+    const onMain = async (): Promise<void> => {
+      for (let file = pool.ready === 0 ? take() : undefined; file !== undefined; file = pool.ready === 0 ? take() : undefined) {
+        await here(file);
+        // Let requests, edits and the threads' results in between.
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await Promise.all([onMain(), ...pool.threads().map(onThread)]);
+    // Whatever threads that died left behind.
+    for (let file = take(); file !== undefined; file = take()) await here(file);
+    return configs;
   }
 
   private analyzeClosed(uri: string, text: string): void {
