@@ -780,7 +780,7 @@ function isTimed(call: CallFact): boolean {
 /** Message type of variable `v` just before `at`: the last m_type/type assignment, literal, case label or sendrec. */
 export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { range: Rng; scope: string }, cl: CaseLabel | undefined): string | undefined {
   if (!v) return undefined;
-  const idx = fileIndex(s.facts);
+  const idx = scopeIndex(s, at.scope);
   const key = `${at.scope}\0${v}`;
   const typeField = s.lang === 'c' ? 'm_type' : 'type';
   let bestO = -1;
@@ -804,6 +804,25 @@ export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { 
   }
   if (cl && cl.obj === v && cl.at.o > bestO) return cl.label;
   return bestType;
+}
+
+const unitsByScope = new WeakMap<DocState, Map<string, FileFacts>>();
+
+/**
+ * The lookup tables for facts of one scope. A C function is one top-level unit, whose
+ * facts object survives edits elsewhere, so its tables are built once; TypeScript and
+ * module-level code use the whole file's.
+ */
+function scopeIndex(s: DocState, scope: string): ReturnType<typeof fileIndex> {
+  if (s.lang !== 'c' || scope === 'module' || s.units.length === 0) return fileIndex(s.facts);
+  let map = unitsByScope.get(s);
+  if (!map) {
+    map = new Map();
+    for (const u of s.units) for (const fn of u.facts.functions) map.set(`${fn.range.sr}:${fn.range.sc}`, u.facts);
+    unitsByScope.set(s, map);
+  }
+  const unit = map.get(scope);
+  return fileIndex(unit ?? s.facts);
 }
 
 function canonType(ws: Workspace, text: string, uri: string): string {
