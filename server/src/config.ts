@@ -57,7 +57,7 @@ export const INDEX_THREADS_FROM = 200;
 
 export const DEFAULT_SETTINGS: Settings = {
   diagnostics: { severity: {} },
-  index: { maxFiles: 5000, exclude: ['node_modules', '.git', 'dist', 'out', 'build', '.dvs-run'], workers: Math.max(1, Math.min(4, availableCores())) },
+  index: { maxFiles: 5000, exclude: ['node_modules', '.git', 'dist', 'out', 'build', '.dvs-run'], workers: defaultIndexThreads() },
 };
 
 const SEVERITIES: Record<Exclude<SeverityName, 'off'>, DiagnosticSeverity> = {
@@ -98,6 +98,12 @@ export function parseSettings(raw: unknown): { settings: Settings; problems: str
   return { settings, problems };
 }
 
-function availableCores(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+/**
+ * Threads only pay off with cores to spare: each thread warms up its own JIT and grammar
+ * code and its results are copied back. On 2 cores, measured indexing of 500 files got
+ * slower with threads (server/BENCHMARKS.md), so small machines index on the main thread.
+ */
+function defaultIndexThreads(): number {
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return cores >= 4 ? Math.min(4, cores - 1) : 0;
 }

@@ -229,7 +229,7 @@ export class DvsServer {
         if (path.basename(file) === 'dvs.json') {
           this.ws.setConfig(uri, text);
           configs++;
-        } else this.analyzeClosed(uri, text);
+        } else this.analyzeClosed(uri, text, true);
       } catch (e) {
         this.connection.console.warn(`could not index ${file}: ${String(e)}`);
       }
@@ -274,7 +274,7 @@ export class DvsServer {
       const uri = pathToUri(file);
       if (this.open.has(uri) || this.analyzer.get(uri)) return;
       try {
-        this.analyzeClosed(uri, text ?? (await fs.promises.readFile(file, 'utf8')));
+        this.analyzeClosed(uri, text ?? (await fs.promises.readFile(file, 'utf8')), true);
       } catch (e) {
         this.connection.console.warn(`could not index ${file}: ${String(e)}`);
       }
@@ -301,7 +301,7 @@ export class DvsServer {
         }
         // Opened or re-read while the thread worked: that newer state wins.
         if (this.open.has(uri) || this.analyzer.get(uri)) continue;
-        this.ws.fileUpdated(this.analyzer.adopt(state), undefined);
+        this.ws.fileUpdated(this.analyzer.adopt(state), undefined, { indexing: true });
       }
     };
     const onMain = async (): Promise<void> => {
@@ -317,12 +317,12 @@ export class DvsServer {
     return configs;
   }
 
-  private analyzeClosed(uri: string, text: string): void {
+  private analyzeClosed(uri: string, text: string, indexing = false): void {
     const lang = langOfPath(uri);
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.analyze({ uri, lang, text, keepTree: false });
-    this.ws.fileUpdated(state, prev);
+    this.ws.fileUpdated(state, prev, { indexing });
   }
 
   // ==== document sync ===================================================================

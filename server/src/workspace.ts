@@ -115,21 +115,36 @@ export class Workspace {
     this.generation++;
     this.filesVersion++;
     this.crossVer++;
+    this.defsVersion++;
   }
 
   /**
    * A file was (re)analysed: only a change of its constants invalidates name resolution,
    * and only a change of its cross-file signature invalidates other files' findings.
    */
-  fileUpdated(state: DocState, prev: FileFacts | undefined): void {
+  fileUpdated(state: DocState, prev: FileFacts | undefined, opts: { indexing?: boolean } = {}): void {
     this.filesVersion++;
     if (!prev || defsSignature(prev) !== defsSignature(state.facts)) {
-      this.defsVersion++;
+      if (!prev && this.defsGen === this.defsVersion) {
+        // A file new to the index: add its constants rather than rebuilding the table.
+        for (const d of state.facts.defs) {
+          const list = this.defsByName.get(d.name);
+          if (list) list.push({ uri: state.uri, def: d });
+          else this.defsByName.set(d.name, [{ uri: state.uri, def: d }]);
+        }
+        this.defsGen = ++this.defsVersion;
+      } else this.defsVersion++;
       // A file new to the index whose constants all repeat existing ones with the same
       // literal values (a copied header) cannot change how any other file resolves
       // names: only its own lookups are new, and those are not cached yet.
       if (prev || !this.agreesWithWorkspace(state)) this.generation++;
       else this.valueCache.delete(state.uri);
+    }
+    if (opts.indexing) {
+      // Start-up indexing ends with touch(), which re-checks everything anyway; the
+      // signature is computed when the file first changes.
+      this.crossSigs.delete(state.uri);
+      return;
     }
     const sig = crossSignature(state);
     const old = this.crossSigs.get(state.uri);
