@@ -426,6 +426,7 @@ export class DvsServer {
       const uris = [...this.dirty];
       this.dirty.clear();
       for (const u of uris) this.publish(u);
+      for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
       // Other files only need a re-check when something they can see changed.
       const cross = this.forceCross || this.ws.crossVersion !== this.publishedCross;
       this.forceCross = false;

@@ -146,12 +146,24 @@ export class Workspace {
       this.crossSigs.delete(state.uri);
       return;
     }
-    const sig = crossSignature(state);
     const old = this.crossSigs.get(state.uri);
-    if (!old || old.length !== sig.length || old.some((x, i) => x !== sig[i])) {
+    if (!old) {
+      // Nothing to compare with (new, or indexed at start-up): assume a change and let
+      // recordSignature() take the signature once diagnostics are out.
+      this.crossVer++;
+      return;
+    }
+    const sig = crossSignature(state);
+    if (old.length !== sig.length || old.some((x, i) => x !== sig[i])) {
       this.crossSigs.set(state.uri, sig);
       this.crossVer++;
     }
+  }
+
+  /** Take the cross-file signature of a file that has none yet (see fileUpdated). */
+  recordSignature(uri: string): void {
+    const s = this.analyzer.get(uri);
+    if (s && !this.crossSigs.has(uri)) this.crossSigs.set(uri, crossSignature(s));
   }
 
   /** A file left the index. */
