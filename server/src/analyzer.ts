@@ -49,8 +49,17 @@ export interface TextChange {
 
 export class Analyzer {
   private readonly states = new Map<string, DocState>();
+  /** Incremental edits mapped to the units around them, and those that walked every unit. */
+  readonly stats = { mapped: 0, walked: 0 };
 
-  constructor(private readonly grammars: Grammars) {}
+  /**
+   * `mapEdits: false` turns off the mapping of one edit to the units around it
+   * (buildAround), so tests can compare it with the full walk on the same tree.
+   */
+  constructor(
+    private readonly grammars: Grammars,
+    private readonly options: { mapEdits?: boolean } = {},
+  ) {}
 
   get(uri: string): DocState | undefined {
     return this.states.get(uri);
@@ -100,7 +109,10 @@ export class Analyzer {
     }
     const tree = this.grammars.parsers[prev.lang].parse(text, prev.tree);
     if (!tree) return undefined;
-    const state = (changes.length === 1 && lastEdit && this.buildAround(uri, text, version, tree, prev, lastEdit)) || this.build(uri, prev.lang, text, version, tree, prev);
+    const mapped = changes.length === 1 && lastEdit && this.options.mapEdits !== false ? this.buildAround(uri, text, version, tree, prev, lastEdit) : undefined;
+    if (mapped) this.stats.mapped++;
+    else this.stats.walked++;
+    const state = mapped ?? this.build(uri, prev.lang, text, version, tree, prev);
     prev.tree.delete();
     state.tree = tree;
     this.states.set(uri, state);
@@ -139,10 +151,17 @@ export class Analyzer {
     const old = prev.units;
     if (!prev.flat || old.length === 0) return undefined;
     const lang = prev.lang;
-    const start = e.startIndex;
-    const oldEnd = e.oldEndIndex;
     const delta = e.newEndIndex - e.oldEndIndex;
-    // a: first unit ending at or after the edit; b: last unit starting at or before its end.
+    // Where the text or its syntax changed: the edit, and whatever tree-sitter reparsed
+    // differently around it (an opened comment or string reaches far). In old offsets.
+    let start = e.startIndex;
+    let oldEnd = e.oldEndIndex;
+    if (!prev.tree) return undefined;
+    for (const r of tree.getChangedRanges(prev.tree)) {
+      start = Math.min(start, r.startIndex);
+      oldEnd = Math.max(oldEnd, r.endIndex >= e.newEndIndex ? r.endIndex - delta : Math.min(r.endIndex, e.oldEndIndex));
+    }
+    // a: first unit ending at or after the change; b: last unit starting at or before its end.
     let a = 0;
     while (a < old.length && (old[a] as UnitEntry).end < start) a++;
     let b = a - 1;
@@ -151,9 +170,10 @@ export class Analyzer {
     const hi = Math.min(old.length - 1, Math.max(b, a - 1) + 1);
     const first = old[lo] as UnitEntry;
     const last = old[hi] as UnitEntry;
-    const regionStart = Math.min(first.o, start);
-    const shifted = (x: number): number => (x >= oldEnd ? x + delta : x);
-    const regionEnd = Math.max(shifted(last.end), e.newEndIndex);
+    const shifted = (x: number): number => (x >= e.oldEndIndex ? x + delta : x);
+    // Text before the first unit and after the last one may become units: take it all in.
+    const regionStart = lo === 0 ? 0 : Math.min(first.o, start);
+    const regionEnd = hi === old.length - 1 ? text.length : Math.max(shifted(last.end), shifted(oldEnd));
     const nodes: Node[] = [];
     for (let n = tree.rootNode.firstNamedChildForIndex(regionStart); n && n.startIndex < regionEnd; n = n.nextNamedSibling) {
       if (n.type === 'comment') continue;
@@ -163,8 +183,8 @@ export class Analyzer {
     // The units outside must be exactly where they were: nothing around grew into the region.
     const n0 = nodes[0];
     const nz = nodes[nodes.length - 1];
-    if (first.o <= start && (!n0 || n0.startIndex !== first.o)) return undefined;
-    if (last.o >= oldEnd && (!nz || nz.endIndex !== shifted(last.end))) return undefined;
+    if (lo > 0 && (!n0 || n0.startIndex !== first.o)) return undefined;
+    if (hi < old.length - 1 && (!nz || nz.endIndex !== shifted(last.end))) return undefined;
     if (n0 && n0.startIndex < regionStart) return undefined;
     const cache = new Map<string, UnitEntry>();
     for (let i = lo; i <= hi; i++) {
