@@ -308,12 +308,12 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
     }
   }
   for (const call of facts.calls) if (call.kind === 'bind' && call.resultVar) facts.epVars.push(call.resultVar);
-  // The enclosing `if`s of a call only matter next to a bind whose result is kept (DVS013:
-  // "called in the branch where bind failed"), or in a TypeScript catch after a bind; the
-  // ancestor walk is skipped elsewhere.
+  // In C the enclosing `if`s of a call only matter next to a bind in the same function
+  // whose result is kept (DVS013: "called in the branch where bind failed"), so the
+  // ancestor walk is skipped elsewhere. TypeScript module code spans units: always walk.
   const bindScopes = new Set(facts.calls.filter((k) => (k.kind === 'bind' || k.kind === 'wait4bind') && k.resultVar).map((k) => k.scope));
   facts.calls.forEach((call, i) => {
-    if (bindScopes.has(call.scope) || (lang !== 'c' && facts.calls.some((k) => k.kind === 'bind'))) guardsOf(callNodes[i] as Node, call, lang);
+    if (lang !== 'c' || bindScopes.has(call.scope)) guardsOf(callNodes[i] as Node, call, lang);
   });
   for (const loop of loopNodes) {
     if (!active(loop)) continue;
