@@ -28,6 +28,17 @@ const builds = [
     external: ['web-tree-sitter'],
   },
   {
+    // The language server's start-up indexing threads (server/src/index-pool.ts loads
+    // index-worker.js from beside cli.js; without it the server indexes on its main thread).
+    ...common,
+    entryPoints: ['../server/src/index-worker.ts'],
+    outfile: 'server/dist/src/index-worker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['web-tree-sitter'],
+  },
+  {
     ...common,
     entryPoints: ['src/webview/main.ts'],
     outfile: 'media/trace.js',

@@ -89,6 +89,12 @@ export interface DvsMessageType {
   layout: Layout;
   /** Named fields: protocol name → MINIX accessor (`key` → `m1_i1`). */
   fields?: Record<string, string>;
+  /**
+   * Accessors of the pointer fields that carry a vcopy address (`"buffer": { "field":
+   * "m1_p1", "vaddr": true }`): the receiver copies from/to the sender's memory with
+   * vcopy while the sender waits in sendrec, so the address may cross nodes (DVS011).
+   */
+  vaddr?: string[];
   reply?: string;
   server?: string;
 }
@@ -313,14 +319,25 @@ class Validator {
     const layout = this.enumValue(n, 'layout', LAYOUT_NAMES, true) as Layout | undefined;
     const fieldsNode = prop(n, 'fields');
     let fields: Record<string, string> | undefined;
+    const vaddr: string[] = [];
     if (fieldsNode && this.expectType(fieldsNode, 'object', 'an object { name: "m1_i1", … }')) {
       fields = {};
       for (const p of fieldsNode.children ?? []) {
         const key = p.children?.[0];
-        const val = p.children?.[1];
+        let val = p.children?.[1];
         if (!key || !val) continue;
+        // A field is an accessor ("m1_p1") or { "field": "m1_p1", "vaddr": true }.
+        let isVaddr = false;
+        if (val.type === 'object') {
+          this.unknownKeys(val, ['field', 'vaddr'], `field "${key.value as string}"`);
+          const flag = this.boolean(val, 'vaddr');
+          const inner = this.required(val, 'field');
+          if (!inner) continue;
+          if (flag === true) isVaddr = true;
+          val = inner;
+        }
         if (val.type !== 'string') {
-          this.at(val, `expected a MINIX field name such as "${layout ? MESSAGE_LAYOUTS[layout][0] : 'm1_i1'}"`);
+          this.at(val, `expected a MINIX field name such as "${layout ? MESSAGE_LAYOUTS[layout][0] : 'm1_i1'}", or { "field": "m1_p1", "vaddr": true }`);
           continue;
         }
         const field = val.value as string;
@@ -328,7 +345,12 @@ class Validator {
           this.at(val, `expected a field of layout ${layout} (${MESSAGE_LAYOUTS[layout].join(', ')}), got "${field}"`);
           continue;
         }
+        if (isVaddr && !isPointerField(field)) {
+          this.at(val, `"vaddr" marks a pointer field (m1_p1, m2_p1, …), not "${field}": only pointer fields carry addresses`);
+          continue;
+        }
         fields[key.value as string] = field;
+        if (isVaddr) vaddr.push(field);
       }
     }
     const reply = this.identifier(n, 'reply', false);
@@ -341,6 +363,7 @@ class Validator {
       number,
       layout,
       ...(fields ? { fields } : {}),
+      ...(vaddr.length ? { vaddr } : {}),
       ...(reply !== undefined ? { reply } : {}),
       ...(server !== undefined ? { server } : {}),
     };

@@ -127,3 +127,32 @@ test('backups: node ids of the DC other than the endpoint\'s, with a program; er
   const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'dvs.schema.json'), 'utf8'));
   assert.equal(schema.properties.endpoints.items.properties.backups.type, 'array');
 });
+
+test('a pointer field can be marked as a vcopy address; the loader keeps fields as accessors', () => {
+  const text = VALID.replace('"buf": "m1_p1"', '"buf": { "field": "m1_p1", "vaddr": true }');
+  const parsed = parseDvsConfig(text, 'f');
+  assert.deepEqual(parsed.errors, []);
+  const get = parsed.config?.protocol?.types.find((t) => t.name === 'KV_GET');
+  assert.equal(get?.fields?.['buf'], 'm1_p1');
+  assert.deepEqual(get?.vaddr, ['m1_p1']);
+  assert.equal(parsed.config?.protocol?.types.find((t) => t.name === 'KV_GET_REPLY')?.vaddr, undefined);
+});
+
+test('vaddr on a non-pointer field, a missing "field" and unknown keys are errors at the value', () => {
+  const onInt = VALID.replace('"key": "m1_i1"', '"key": { "field": "m1_i1", "vaddr": true }');
+  const e1 = errorsOf(onInt).find((e) => /only pointer fields carry addresses/.test(e.message));
+  assert.ok(e1, 'vaddr on m1_i1');
+  assert.equal(onInt.slice(e1.offset, e1.offset + e1.length), '"m1_i1"');
+  const noField = VALID.replace('"buf": "m1_p1"', '"buf": { "vaddr": true, "size": 3 }');
+  const msgs = errorsOf(noField).map((e) => e.message).join('\n');
+  assert.match(msgs, /missing required property "field"/);
+  assert.match(msgs, /unknown property "size" in field "buf"/);
+});
+
+test('the JSON schema accepts the vaddr form of a field', () => {
+  const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'dvs.schema.json'), 'utf8'));
+  const field = schema.properties.protocol.properties.types.items.properties.fields.additionalProperties;
+  assert.ok(field.oneOf[0].enum.includes('m1_p1'));
+  assert.equal(field.oneOf[1].properties.vaddr.type, 'boolean');
+  assert.deepEqual(field.oneOf[1].required, ['field']);
+});

@@ -12,8 +12,8 @@ import { bind, DvsError } from '@dvs/runtime';
 
 export const ECHO_DC = 0;
 export const ECHO_SERVER = 10;
-export const ECHO_REQUEST = 1;
-export const ECHO_REPLY = 2;
+export const ECHO_REQUEST = 200;
+export const ECHO_REPLY = 201;
 
 async function main(): Promise<void> {
   const max = process.argv[2] === undefined ? Infinity : Number(process.argv[2]);

@@ -19,6 +19,8 @@ interface UnitEntry {
   row: number;
   col: number;
   o: number;
+  /** UTF-16 offset of the end. */
+  end: number;
   facts: FileFacts;
 }
 
@@ -30,6 +32,11 @@ export interface DocState {
   /** Kept only for open documents (incremental reparse); closed files keep facts only. */
   tree?: Tree;
   units: UnitEntry[];
+  /**
+   * Every unit is a direct child of the root and nothing is inactive (`#if 0`): an edit
+   * can then be mapped to the units it touches without walking the others.
+   */
+  flat: boolean;
   facts: FileFacts;
   /** Units re-extracted by the last analysis (for benchmarks and logging). */
   reanalysed: number;
@@ -42,8 +49,17 @@ export interface TextChange {
 
 export class Analyzer {
   private readonly states = new Map<string, DocState>();
+  /** Incremental edits mapped to the units around them, and those that walked every unit. */
+  readonly stats = { mapped: 0, walked: 0 };
 
-  constructor(private readonly grammars: Grammars) {}
+  /**
+   * `mapEdits: false` turns off the mapping of one edit to the units around it
+   * (buildAround), so tests can compare it with the full walk on the same tree.
+   */
+  constructor(
+    private readonly grammars: Grammars,
+    private readonly options: { mapEdits?: boolean } = {},
+  ) {}
 
   get(uri: string): DocState | undefined {
     return this.states.get(uri);
@@ -84,14 +100,19 @@ export class Analyzer {
       return this.analyze({ uri, lang: prev.lang, text: last && !last.range ? last.text : text, version, keepTree: true });
     }
     let text = prev.text;
+    let lastEdit: EditT | undefined;
     for (const c of changes) {
       const r = applyChange(text, c);
       prev.tree.edit(r.edit);
       text = r.text;
+      lastEdit = r.edit;
     }
     const tree = this.grammars.parsers[prev.lang].parse(text, prev.tree);
     if (!tree) return undefined;
-    const state = this.build(uri, prev.lang, text, version, tree, prev);
+    const mapped = changes.length === 1 && lastEdit && this.options.mapEdits !== false ? this.buildAround(uri, text, version, tree, prev, lastEdit) : undefined;
+    if (mapped) this.stats.mapped++;
+    else this.stats.walked++;
+    const state = mapped ?? this.build(uri, prev.lang, text, version, tree, prev);
     prev.tree.delete();
     state.tree = tree;
     this.states.set(uri, state);
@@ -107,9 +128,103 @@ export class Analyzer {
     }
   }
 
+  /** Take a closed file's analysis made elsewhere (an indexing thread; see index-pool.ts). */
+  adopt(state: DocState): DocState {
+    this.states.get(state.uri)?.tree?.delete();
+    delete state.tree;
+    this.states.set(state.uri, state);
+    return state;
+  }
+
   remove(uri: string): void {
     this.release(uri);
     this.states.delete(uri);
+  }
+
+  /**
+   * One edit in a flat file: only the units around it are looked at in the new tree (the
+   * unit before and after the touched ones too, to see a brace that moved); the units
+   * before keep their entries, the units after are shifted. Undefined when the shape of
+   * the file around the edit changed in a way this cannot map (the full build then runs).
+   */
+  private buildAround(uri: string, text: string, version: number, tree: Tree, prev: DocState, e: EditT): DocState | undefined {
+    const old = prev.units;
+    if (!prev.flat || old.length === 0) return undefined;
+    const lang = prev.lang;
+    const delta = e.newEndIndex - e.oldEndIndex;
+    // Where the text or its syntax changed: the edit, and whatever tree-sitter reparsed
+    // differently around it (an opened comment or string reaches far). In old offsets.
+    let start = e.startIndex;
+    let oldEnd = e.oldEndIndex;
+    if (!prev.tree) return undefined;
+    for (const r of tree.getChangedRanges(prev.tree)) {
+      start = Math.min(start, r.startIndex);
+      oldEnd = Math.max(oldEnd, r.endIndex >= e.newEndIndex ? r.endIndex - delta : Math.min(r.endIndex, e.oldEndIndex));
+    }
+    // a: first unit ending at or after the change; b: last unit starting at or before its end.
+    let a = 0;
+    while (a < old.length && (old[a] as UnitEntry).end < start) a++;
+    let b = a - 1;
+    while (b + 1 < old.length && (old[b + 1] as UnitEntry).o <= oldEnd) b++;
+    const lo = Math.max(0, Math.min(a, b + 1) - 1);
+    const hi = Math.min(old.length - 1, Math.max(b, a - 1) + 1);
+    const first = old[lo] as UnitEntry;
+    const last = old[hi] as UnitEntry;
+    const shifted = (x: number): number => (x >= e.oldEndIndex ? x + delta : x);
+    // Text before the first unit and after the last one may become units: take it all in.
+    const regionStart = lo === 0 ? 0 : Math.min(first.o, start);
+    const regionEnd = hi === old.length - 1 ? text.length : Math.max(shifted(last.end), shifted(oldEnd));
+    const nodes: Node[] = [];
+    for (let n = tree.rootNode.firstNamedChildForIndex(regionStart); n && n.startIndex < regionEnd; n = n.nextNamedSibling) {
+      if (n.type === 'comment') continue;
+      if (lang === 'c' && PREPROC_CONDITIONALS.has(n.type)) return undefined;
+      nodes.push(n);
+    }
+    // The units outside must be exactly where they were: nothing around grew into the region.
+    const n0 = nodes[0];
+    const nz = nodes[nodes.length - 1];
+    if (lo > 0 && (!n0 || n0.startIndex !== first.o)) return undefined;
+    if (hi < old.length - 1 && (!nz || nz.endIndex !== shifted(last.end))) return undefined;
+    if (n0 && n0.startIndex < regionStart) return undefined;
+    const cache = new Map<string, UnitEntry>();
+    for (let i = lo; i <= hi; i++) {
+      const u = old[i] as UnitEntry;
+      if (!cache.has(u.key)) cache.set(u.key, u);
+    }
+    const query = this.grammars.queries[lang];
+    const units: UnitEntry[] = old.slice(0, lo);
+    let reanalysed = 0;
+    for (const node of nodes) {
+      const t = node.text;
+      const key = `${node.type}\u0000${t}`;
+      const s = node.startPosition;
+      const o = node.startIndex;
+      const hit = cache.get(key);
+      let facts: FileFacts;
+      if (hit) {
+        cache.delete(key);
+        facts = hit.row === s.row && hit.col === s.column && hit.o === o ? hit.facts : rebase(hit.facts, hit, s.row, s.column, o);
+      } else {
+        reanalysed++;
+        facts = extractUnit(node, lang, query);
+      }
+      units.push({ key, row: s.row, col: s.column, o, end: o + t.length, facts });
+    }
+    const dRow = e.newEndPosition.row - e.oldEndPosition.row;
+    const dCol = e.newEndPosition.column - e.oldEndPosition.column;
+    for (let i = hi + 1; i < old.length; i++) {
+      const u = old[i] as UnitEntry;
+      if (delta === 0 && dRow === 0 && (u.row !== e.oldEndPosition.row || dCol === 0)) {
+        units.push(u);
+        continue;
+      }
+      const row = u.row + dRow;
+      const col = u.row === e.oldEndPosition.row ? u.col + dCol : u.col;
+      units.push({ key: u.key, row, col, o: u.o + delta, end: u.end + delta, facts: rebase(u.facts, u, row, col, u.o + delta) });
+    }
+    const facts = emptyFacts(lang);
+    for (const u of units) appendFacts(facts, u.facts);
+    return { uri, lang, text, version, units, flat: true, facts, reanalysed };
   }
 
   private build(uri: string, lang: Lang, text: string, version: number, tree: Tree, prev: DocState | undefined): DocState {
@@ -119,7 +234,8 @@ export class Analyzer {
     const facts = emptyFacts(lang);
     let reanalysed = 0;
     const query = this.grammars.queries[lang];
-    const nodes = topLevelUnits(tree.rootNode, lang, facts.inactive);
+    const shape = { flat: true };
+    const nodes = topLevelUnits(tree.rootNode, lang, facts.inactive, shape);
     const keys = nodes.map((n) => `${n.type}\u0000${n.text}`);
     const misses = keys.filter((k) => !cache.has(k)).length;
     // Many new units (a first analysis): one query over the whole file is much cheaper
@@ -131,18 +247,20 @@ export class Analyzer {
       const hit = cache.get(key);
       let entry: UnitEntry;
       if (hit) {
-        entry = { key, row: s.row, col: s.column, o: node.startIndex, facts: hit.row === s.row && hit.col === s.column && hit.o === node.startIndex ? hit.facts : rebase(hit.facts, hit, s.row, s.column, node.startIndex) };
+        entry = { key, row: s.row, col: s.column, o: node.startIndex, end: node.startIndex + key.length - key.indexOf('\u0000') - 1, facts: hit.row === s.row && hit.col === s.column && hit.o === node.startIndex ? hit.facts : rebase(hit.facts, hit, s.row, s.column, node.startIndex) };
       } else {
         reanalysed++;
-        entry = { key, row: s.row, col: s.column, o: node.startIndex, facts: extractUnit(node, lang, query, bucketed?.[i] ?? (bucketed ? [] : undefined)) };
+        entry = { key, row: s.row, col: s.column, o: node.startIndex, end: node.startIndex + key.length - key.indexOf('\u0000') - 1, facts: extractUnit(node, lang, query, bucketed?.[i] ?? (bucketed ? [] : undefined)) };
       }
       cache.delete(key);
       units.push(entry);
       appendFacts(facts, entry.facts);
     });
-    return { uri, lang, text, version, units, facts, reanalysed };
+    return { uri, lang, text, version, units, flat: shape.flat && facts.inactive.length === 0, facts, reanalysed };
   }
 }
+
+const PREPROC_CONDITIONALS = new Set(['preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef']);
 
 /** Distribute whole-file query matches to the units that contain them (units are in order). */
 function bucketMatches(matches: QueryMatch[], units: Node[]): QueryMatch[][] {
@@ -170,11 +288,13 @@ function bucketMatches(matches: QueryMatch[], units: Node[]): QueryMatch[][] {
  * The top-level units of a file. C preprocessor conditionals are entered (their
  * functions are units too), except the body of `#if 0`, which is inactive text.
  */
-function topLevelUnits(root: Node, lang: Lang, inactive: Rng[]): Node[] {
+function topLevelUnits(root: Node, lang: Lang, inactive: Rng[], shape: { flat: boolean }): Node[] {
   const out: Node[] = [];
   const visit = (parent: Node): void => {
     for (const c of parent.namedChildren) {
-      if (lang === 'c' && (c.type === 'preproc_if' || c.type === 'preproc_ifdef' || c.type === 'preproc_else' || c.type === 'preproc_elif')) {
+      const type = c.type;
+      if (lang === 'c' && PREPROC_CONDITIONALS.has(type)) {
+        shape.flat = false;
         const cond = c.childForFieldName('condition');
         const alt = c.childForFieldName('alternative');
         if (c.type === 'preproc_if' && cond?.text.trim() === '0') {
@@ -187,7 +307,7 @@ function topLevelUnits(root: Node, lang: Lang, inactive: Rng[]): Node[] {
         visit(c);
         continue;
       }
-      if (c.type === 'comment') continue;
+      if (type === 'comment') continue;
       out.push(c);
     }
   };

@@ -2,6 +2,7 @@
  * Server settings (section `dvs`). Every key has a default here and a comment saying
  * what it does; invalid values are ignored with a log line, keeping the default.
  */
+import * as os from 'node:os';
 import { DiagnosticSeverity } from 'vscode-languageserver/node';
 
 export const DIAGNOSTIC_CODES = [
@@ -43,12 +44,20 @@ export interface Settings {
     maxFiles: number;
     /** Folder names never indexed. */
     exclude: string[];
+    /**
+     * Threads that parse and analyse closed files at start-up when there are more than
+     * INDEX_THREADS_FROM of them (0: index on the server's main thread).
+     */
+    workers: number;
   };
 }
 
+/** Below this many files, starting indexing threads costs more than it saves. */
+export const INDEX_THREADS_FROM = 200;
+
 export const DEFAULT_SETTINGS: Settings = {
   diagnostics: { severity: {} },
-  index: { maxFiles: 5000, exclude: ['node_modules', '.git', 'dist', 'out', 'build', '.dvs-run'] },
+  index: { maxFiles: 5000, exclude: ['node_modules', '.git', 'dist', 'out', 'build', '.dvs-run'], workers: defaultIndexThreads() },
 };
 
 const SEVERITIES: Record<Exclude<SeverityName, 'off'>, DiagnosticSeverity> = {
@@ -82,5 +91,19 @@ export function parseSettings(raw: unknown): { settings: Settings; problems: str
   const index = (obj.index && typeof obj.index === 'object' ? obj.index : {}) as Record<string, unknown>;
   if (typeof index.maxFiles === 'number' && index.maxFiles >= 0) settings.index.maxFiles = index.maxFiles;
   if (Array.isArray(index.exclude) && index.exclude.every((x) => typeof x === 'string')) settings.index.exclude = index.exclude as string[];
+  if (index.workers !== undefined) {
+    if (typeof index.workers === 'number' && Number.isInteger(index.workers) && index.workers >= 0 && index.workers <= 16) settings.index.workers = index.workers;
+    else problems.push('dvs.index.workers: expected an integer from 0 to 16');
+  }
   return { settings, problems };
+}
+
+/**
+ * Threads only pay off with cores to spare: each thread warms up its own JIT and grammar
+ * code and its results are copied back. On 2 cores, measured indexing of 500 files got
+ * slower with threads (server/BENCHMARKS.md), so small machines index on the main thread.
+ */
+function defaultIndexThreads(): number {
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return cores >= 4 ? Math.min(4, cores - 1) : 0;
 }

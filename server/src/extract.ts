@@ -156,6 +156,7 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
   };
   // Pass 1: scopes, inactive regions and the m_type cases, which the other facts refer to.
   const rest: Map<string, Node>[] = [];
+  const callNodes: Node[] = [];
   for (const m of matches) {
     const c = byName(m);
     const scope = c.get('scope');
@@ -225,6 +226,7 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
         const cl = caseOf(call.range, call.msgVar);
         if (cl) call.caseLabel = cl;
         facts.calls.push(call);
+        callNodes.push(c.get('call') as Node);
       }
     } else if (c.has('field')) {
       const node = c.get('field') as Node;
@@ -306,6 +308,13 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
     }
   }
   for (const call of facts.calls) if (call.kind === 'bind' && call.resultVar) facts.epVars.push(call.resultVar);
+  // In C the enclosing `if`s of a call only matter next to a bind in the same function
+  // whose result is kept (DVS013: "called in the branch where bind failed"), so the
+  // ancestor walk is skipped elsewhere. TypeScript module code spans units: always walk.
+  const bindScopes = new Set(facts.calls.filter((k) => (k.kind === 'bind' || k.kind === 'wait4bind') && k.resultVar).map((k) => k.scope));
+  facts.calls.forEach((call, i) => {
+    if (lang !== 'c' || bindScopes.has(call.scope)) guardsOf(callNodes[i] as Node, call, lang);
+  });
   for (const loop of loopNodes) {
     if (!active(loop)) continue;
     const fact = serverLoop(loop, lang, facts, scopeOf);
@@ -399,7 +408,6 @@ function extractCall(c: Map<string, Node>, lang: Lang): CallFact | undefined {
     if (m?.kind === 'object') call.msgPairs = pairsOf(argList[api.msg] as Node);
   }
   resultUse(node, call, lang);
-  guardsOf(node, call, lang);
   return call;
 }
 
@@ -454,7 +462,24 @@ interface St {
   pending: boolean;
   via?: Rng;
   why?: string;
+  /** C: the variable holding the result of the last receive (`rc` in `rc = mnx_receive(...)`). */
+  rcVar?: string;
 }
+
+/**
+ * What a branch condition says about the message just received, when it is true (`t`)
+ * and when it is false (`f`): `none` = there is no request to answer on that branch
+ * (the receive failed, or the message is a notification); undefined = nothing known.
+ */
+interface Implies {
+  t?: 'none';
+  f?: 'none';
+}
+
+const RECV_CALL = /^(mnx_receive|mnx_rcvrqst)(_T)?$/;
+const NOTIFY_TEST = /^(IS_NOTIFY|is_notify|isNotify|IS_NOTIFICATION|is_notification)$/;
+const NOTIFY_TOKEN = /\b(NOTIFY_MESSAGE|NOTIFY_FROM|0x1000)\b/;
+const NOTIFY_TOKEN_OR_TEST = /\b(NOTIFY_MESSAGE|NOTIFY_FROM|0x1000|IS_NOTIFY|is_notify|isNotify|IS_NOTIFICATION|is_notification)\b/;
 
 interface Flow {
   out: St[];
@@ -483,7 +508,10 @@ function serverLoop(loop: Node, lang: Lang, facts: FileFacts, scopeOf: (r: Rng) 
   if (cond && loop.type !== 'do_statement') ins = an.effect(cond, ins);
   const body = loop.childForFieldName('body');
   const issues: LoopIssue[] = [];
-  if (body) {
+  // A receive loop that tests for notifications and never answers anybody (no reply,
+  // no hand-off of the message to a helper) consumes notifications: nothing to reply to.
+  const notifyOnly = recvs.every((r) => r.kind === 'receive') && NOTIFY_TOKEN_OR_TEST.test(loop.text) && !an.answersIn(loop);
+  if (body && !notifyOnly) {
     const f = an.walk(body, ins);
     const seen = new Set<string>();
     const add = (s: St, dflt: string): void => {
@@ -527,6 +555,9 @@ const SEQ = new Set(['compound_statement', 'statement_block', 'else_clause']);
 
 /** A small path analysis: does every path from a receive reach a reply before looping? */
 class ReplyFlow {
+  /** Open `try` blocks: the states at the points where their body can throw. */
+  private readonly throwSinks: St[][] = [];
+
   constructor(
     private readonly lang: Lang,
     private readonly msgVar: string | undefined,
@@ -538,20 +569,21 @@ class ReplyFlow {
     if (SEQ.has(t)) return this.seq(n.namedChildren, ins);
     if (t === 'if_statement') {
       const cond = n.childForFieldName('condition');
-      let cin = cond ? this.effect(cond, ins) : ins;
+      const cin = cond ? this.effect(cond, ins) : ins;
       const cons = n.childForFieldName('consequence');
       const alt = n.childForFieldName('alternative');
-      // Notifications need no reply (reference §9: m_type & NOTIFY_MESSAGE).
-      const notify = cond !== null && /NOTIFY_MESSAGE|NOTIFY_FROM|isNotify|is_notify/.test(cond.text);
-      // `if (mnx_receive(ANY, &m) < 0) continue;`: on the failure branch there is no request.
-      const recvTest = cond !== null && /\b(mnx_receive|mnx_rcvrqst)\w*\s*\(/.test(cond.text);
-      const failsOnThen = recvTest && /<\s*0|!=\s*(0|OK)\b/.test(cond.text);
-      const failsOnElse = recvTest && !failsOnThen && /(>=|==)\s*(0|OK)\b/.test(cond.text);
-      const idle = cin.map(() => ({ pending: false }));
-      const thenIns = notify || failsOnThen ? idle : this.tag(cin, cons);
-      const a = cons ? this.walk(cons, thenIns) : { out: thenIns, brk: [], cont: [], ret: [] };
-      cin = failsOnElse ? idle : this.tag(cin, alt);
-      const b = alt ? this.walk(alt, cin) : { out: cin, brk: [], cont: [], ret: [] };
+      // Per state (each may hold another receive result): on a branch where the receive
+      // failed (`if (rc < 0)`, `if (rc == EMOLTIMEDOUT)`) or the message is a
+      // notification (`if (IS_NOTIFY(m.m_type))`, reference §9), there is nobody to answer.
+      const thenIns: St[] = [];
+      const elseIns: St[] = [];
+      for (const s of cin) {
+        const imp = cond ? this.implies(cond, s.rcVar) : {};
+        thenIns.push(imp.t === 'none' ? { pending: false, ...(s.rcVar ? { rcVar: s.rcVar } : {}) } : this.tagOne(s, cons));
+        elseIns.push(imp.f === 'none' ? { pending: false, ...(s.rcVar ? { rcVar: s.rcVar } : {}) } : this.tagOne(s, alt));
+      }
+      const a = cons ? this.walk(cons, dedupe(thenIns)) : { out: dedupe(thenIns), brk: [], cont: [], ret: [] };
+      const b = alt ? this.walk(alt, dedupe(elseIns)) : { out: dedupe(elseIns), brk: [], cont: [], ret: [] };
       return merge(a, b);
     }
     if (t === 'switch_statement') {
@@ -596,11 +628,27 @@ class ReplyFlow {
     if (t === 'try_statement') {
       const body = n.childForFieldName('body');
       const handler = n.childForFieldName('handler');
-      const a = body ? this.walk(body, ins) : { out: ins, brk: [], cont: [], ret: [] };
+      // The handler starts from the state at whichever call threw: before a receive
+      // (no request yet), after an attempted reply (the client is gone or the reply
+      // failed: nothing more can be done for it), or mid-request at any other call.
+      const sink: St[] = [];
+      this.throwSinks.push(sink);
+      let a: Flow;
+      try {
+        a = body ? this.walk(body, ins) : { out: ins, brk: [], cont: [], ret: [] };
+      } finally {
+        this.throwSinks.pop();
+      }
       const hb = handler?.childForFieldName('body');
-      // The handler runs when the body threw, typically before any request arrived.
-      const b = hb ? this.walk(hb, ins) : { out: [], brk: [], cont: [], ret: [] };
-      return merge(a, b);
+      const b = hb && sink.length > 0 ? this.walk(hb, dedupe(sink)) : { out: [], brk: [], cont: [], ret: [] };
+      // A `finally` runs on every path; its calls apply to all of them.
+      const fin = n.childForFieldName('finalizer') ?? n.namedChildren.find((c) => c.type === 'finally_clause');
+      const m = merge(a, b);
+      if (!fin) return m;
+      const fb = fin.namedChildren.find((c) => c.type === 'statement_block');
+      if (!fb) return m;
+      const f = this.walk(fb, m.out);
+      return { out: f.out, brk: dedupe([...m.brk, ...f.brk]), cont: dedupe([...m.cont, ...f.cont]), ret: dedupe([...m.ret, ...f.ret]) };
     }
     return { out: this.effect(n, ins), brk: [], cont: [], ret: [] };
   }
@@ -619,34 +667,172 @@ class ReplyFlow {
   }
 
   /** Remember where a path entered a branch, to point the finding there. */
-  private tag(ins: St[], branch: Node | null): St[] {
-    if (!branch) return ins;
-    return ins.map((s) => (s.via ? s : { ...s, via: rng(branch) }));
+  private tagOne(s: St, branch: Node | null): St {
+    return !branch || s.via ? s : { ...s, via: rng(branch) };
+  }
+
+  /** Does the loop answer anybody: a reply, a send to the requester, or a hand-off of the message? */
+  answersIn(loop: Node): boolean {
+    for (const call of loop.descendantsOfType('call_expression')) if (this.callEffect(call) === 'answer') return true;
+    return false;
+  }
+
+  /** What one call does to the request: starts one, answers it, or nothing (undefined). */
+  private callEffect(call: Node): 'receive' | 'answer' | undefined {
+    const fn = call.childForFieldName('function');
+    if (!fn) return undefined;
+    const name = fn.type === 'member_expression' ? (fn.childForFieldName('property')?.text ?? '') : fn.text;
+    const base = this.lang === 'c' ? name.replace(/_T$/, '') : name;
+    const args = call.childForFieldName('arguments');
+    const first = args?.namedChild(0)?.text ?? '';
+    if (base === 'mnx_receive' || base === 'mnx_rcvrqst' || base === 'receive' || base === 'rcvrqst') return 'receive';
+    if (base === 'mnx_reply' || base === 'reply') return 'answer';
+    if ((base === 'mnx_send' || base === 'send') && /source\b/.test(first)) return 'answer';
+    if (this.msgVar && !NOT_A_REPLY_HELPER.test(name) && !/^mnx_/.test(name) && args) {
+      // The request is handed to a helper (`handle_get(&m)`), which may reply itself.
+      if (args.namedChildren.some((a) => a.text === this.msgVar || a.text === `&${this.msgVar}`)) return 'answer';
+    }
+    return undefined;
   }
 
   /** Apply the calls inside an expression or simple statement, in source order. */
   effect(n: Node, ins: St[]): St[] {
     const calls = n.type === 'call_expression' ? [n] : n.descendantsOfType('call_expression');
     let pending: boolean | undefined;
+    // C: `rc = mnx_receive(...)` names the variable a later `if (rc < 0)` tests;
+    // assigning that variable anything else ends the association.
+    let rcVar: string | null | undefined;
+    const sink = this.throwSinks[this.throwSinks.length - 1];
     for (const call of calls) {
-      const fn = call.childForFieldName('function');
-      if (!fn) continue;
-      const name = fn.type === 'member_expression' ? (fn.childForFieldName('property')?.text ?? '') : fn.text;
-      const base = this.lang === 'c' ? name.replace(/_T$/, '') : name;
-      const args = call.childForFieldName('arguments');
-      const first = args?.namedChild(0)?.text ?? '';
-      if (base === 'mnx_receive' || base === 'mnx_rcvrqst' || base === 'receive' || base === 'rcvrqst') pending = true;
-      else if (base === 'mnx_reply' || base === 'reply') pending = false;
-      else if ((base === 'mnx_send' || base === 'send') && /source\b/.test(first)) pending = false;
-      else if (this.msgVar && !NOT_A_REPLY_HELPER.test(name) && !/^mnx_/.test(name) && args) {
-        // The request is handed to a helper (`handle_get(&m)`), which may reply itself.
-        const passes = args.namedChildren.some((a) => a.text === this.msgVar || a.text === `&${this.msgVar}`);
-        if (passes) pending = false;
+      const what = this.callEffect(call);
+      if (sink) {
+        // A throw at this call: an attempted reply counts as done (see try_statement).
+        const before = pending === undefined ? ins : ins.map((s) => ({ ...s, pending: pending === true }));
+        sink.push(...(what === 'answer' ? before.map((s) => ({ ...s, pending: false })) : before));
+      }
+      if (what === 'receive') pending = true;
+      else if (what === 'answer') pending = false;
+      if (this.lang === 'c') {
+        const target = assignedTo(call);
+        if (target !== undefined) {
+          if (what === 'receive') rcVar = target;
+          else if (ins.some((s) => s.rcVar === target) || rcVar === target) rcVar = null;
+        }
       }
     }
-    if (pending === undefined) return ins;
-    return dedupe(ins.map(() => ({ pending: pending === true })));
+    if (this.lang === 'c' && rcVar === undefined && ins.some((s) => s.rcVar) && /=/.test(n.text)) {
+      // `rc = 0;`, `rc = other(...)` was handled above; plain assignments here.
+      for (const a of n.type === 'assignment_expression' ? [n] : n.descendantsOfType(['assignment_expression', 'init_declarator'])) {
+        const left = a.childForFieldName(a.type === 'init_declarator' ? 'declarator' : 'left');
+        if (left && ins.some((s) => s.rcVar === left.text)) rcVar = null;
+      }
+    }
+    if (pending === undefined && rcVar === undefined) return ins;
+    return dedupe(
+      ins.map((s) => {
+        const out: St = pending === undefined ? { ...s } : { pending: pending === true };
+        const v = rcVar === undefined ? s.rcVar : rcVar === null ? undefined : rcVar;
+        if (v) out.rcVar = v;
+        else delete out.rcVar;
+        return out;
+      }),
+    );
   }
+
+  /** What a condition implies about the request on each branch (see Implies). */
+  implies(n: Node, rcVar: string | undefined): Implies {
+    const t = n.type;
+    if (t === 'parenthesized_expression') {
+      const inner = n.namedChildren.find((c) => c.type !== 'comment');
+      return inner ? this.implies(inner, rcVar) : {};
+    }
+    if (t === 'unary_expression' && n.childForFieldName('operator')?.text === '!') {
+      const arg = n.childForFieldName('argument');
+      const r = arg ? this.implies(arg, rcVar) : {};
+      return { ...(r.f ? { t: r.f } : {}), ...(r.t ? { f: r.t } : {}) };
+    }
+    if (t === 'call_expression') {
+      const fn = n.childForFieldName('function')?.text ?? '';
+      if (NOTIFY_TEST.test(fn.replace(/^.*\./, ''))) return { t: 'none' };
+      // `if (mnx_receive(ANY, &m))`: non-zero is an error.
+      if (this.lang === 'c' && RECV_CALL.test(fn)) return { t: 'none' };
+      return {};
+    }
+    if (t === 'binary_expression') {
+      const raw = n.childForFieldName('operator')?.text ?? '';
+      const op = raw === '===' ? '==' : raw === '!==' ? '!=' : raw;
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      if (!left || !right) return {};
+      if (op === '&&' || op === '||') {
+        const a = this.implies(left, rcVar);
+        const b = this.implies(right, rcVar);
+        // a && b true: both hold; false: either fails. a || b true: either holds; false: both fail.
+        if (op === '&&') return { ...(a.t || b.t ? { t: 'none' as const } : {}), ...(a.f && b.f ? { f: 'none' as const } : {}) };
+        return { ...(a.t && b.t ? { t: 'none' as const } : {}), ...(a.f || b.f ? { f: 'none' as const } : {}) };
+      }
+      if (op === '&' && NOTIFY_TOKEN.test(n.text)) return { t: 'none' };
+      // `(m.m_type & NOTIFY_MESSAGE) == 0` / `!= 0`
+      if ((op === '==' || op === '!=') && /^0$/.test(right.text.trim()) && NOTIFY_TOKEN.test(left.text)) {
+        const r = this.implies(left, rcVar);
+        return op === '!=' ? r : { ...(r.f ? { t: r.f } : {}), ...(r.t ? { f: r.t } : {}) };
+      }
+      // IS_NOTIFY expanded: `(m.m_type & NOTIFY_MESSAGE) == NOTIFY_MESSAGE`
+      if ((op === '==' || op === '!=') && right.text.trim() === 'NOTIFY_MESSAGE' && NOTIFY_TOKEN.test(left.text)) return op === '==' ? { t: 'none' } : { f: 'none' };
+      if ((op === '==' || op === '!=') && /\bNOTIFY_FROM\s*\(/.test(n.text)) return op === '==' ? { t: 'none' } : { f: 'none' };
+      if (this.lang !== 'c') return {};
+      const isSubject = (x: Node): boolean => {
+        let y = x;
+        while (y.type === 'parenthesized_expression' && y.namedChild(0)) y = y.namedChild(0) as Node;
+        if (rcVar && y.type === 'identifier' && y.text === rcVar) return true;
+        return y.type === 'call_expression' && RECV_CALL.test(y.childForFieldName('function')?.text ?? '');
+      };
+      if (isSubject(left)) return resultTest(op, right.text.trim());
+      if (isSubject(right)) return resultTest(FLIP[op] ?? op, left.text.trim());
+      return {};
+    }
+    if (this.lang === 'c' && rcVar && t === 'identifier' && n.text === rcVar) return { t: 'none' }; // `if (rc)`: non-zero is an error
+    return {};
+  }
+}
+
+const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '==': '==', '!=': '!=' };
+
+/**
+ * `result OP value` for a receive result (0 = a request arrived, negative = EMOL* error):
+ * the branches on which no request arrived.
+ */
+function resultTest(op: string | undefined, value: string | undefined): Implies {
+  if (op === undefined || value === undefined) return {};
+  const zero = /^(0|OK)$/.test(value);
+  const err = /^(EMOL\w+|-\s*\d+)$/.test(value);
+  const minus1 = /^-\s*1$/.test(value);
+  switch (op) {
+    case '<':
+      return zero ? { t: 'none' } : {};
+    case '<=':
+      return minus1 ? { t: 'none' } : {};
+    case '>=':
+      return zero ? { f: 'none' } : {};
+    case '>':
+      return minus1 ? { f: 'none' } : {};
+    case '==':
+      return zero ? { f: 'none' } : err ? { t: 'none' } : {};
+    case '!=':
+      return zero ? { t: 'none' } : {};
+    default:
+      return {};
+  }
+}
+
+/** The variable a call's value is stored into (`rc = f()`, `int rc = f()`), if any. */
+function assignedTo(call: Node): string | undefined {
+  let p = call.parent;
+  while (p && p.type === 'parenthesized_expression') p = p.parent;
+  if (!p) return undefined;
+  if (p.type === 'init_declarator') return p.childForFieldName('declarator')?.text;
+  if (p.type === 'assignment_expression' && p.childForFieldName('right')?.startIndex === call.startIndex) return p.childForFieldName('left')?.text;
+  return undefined;
 }
 
 function merge(a: Flow, b: Flow): Flow {

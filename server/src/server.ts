@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import {
   type CodeAction,
   type CodeActionParams,
@@ -34,7 +35,7 @@ import {
   type WorkspaceSymbolParams,
 } from 'vscode-languageserver/node';
 import { Analyzer, type DocState } from './analyzer';
-import { parseSettings, type Settings, DEFAULT_SETTINGS } from './config';
+import { parseSettings, type Settings, DEFAULT_SETTINGS, INDEX_THREADS_FROM } from './config';
 import { computeCodeActions } from './features/code-actions';
 import { computeCodeLenses } from './features/code-lens';
 import { computeCompletions } from './features/completion';
@@ -45,9 +46,9 @@ import { computeHover } from './features/hover';
 import { findDefinitions, findReferences } from './features/navigation';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
+import { IndexPool } from './index-pool';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
 import { applyRangeChange } from './util/text';
-import type { FileFacts } from './facts';
 import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
@@ -63,7 +64,9 @@ export class DvsServer {
   private readonly open = new Map<string, { text: string; version: number }>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
-  private readonly crossSigs = new Map<string, string>();
+  /** The workspace's crossVersion when diagnostics were last published. */
+  private publishedCross = -1;
+  private forceCross = false;
   private roots: string[] = [];
   private canPullConfig = false;
   private canRefreshLenses = false;
@@ -206,7 +209,18 @@ export class DvsServer {
     let configs = 0;
     // Configs first, so code files resolve names against them.
     files.sort((a, b) => Number(path.basename(b) === 'dvs.json') - Number(path.basename(a) === 'dvs.json'));
-    for (let i = 0; i < files.length; i++) {
+    const codeCount = files.filter((f) => path.basename(f) !== 'dvs.json').length;
+    const pool = codeCount > INDEX_THREADS_FROM ? IndexPool.create(this.settings.index.workers) : undefined;
+    const threads = pool?.size ?? 0;
+    if (pool) {
+      try {
+        configs = await this.indexWithThreads(files, pool);
+      } finally {
+        // The threads' WebAssembly heaps are large; they are not needed after start-up.
+        await pool.close();
+      }
+    }
+    for (let i = 0; i < (pool ? 0 : files.length); i++) {
       const file = files[i] as string;
       const uri = pathToUri(file);
       if (this.open.has(uri)) continue;
@@ -215,7 +229,7 @@ export class DvsServer {
         if (path.basename(file) === 'dvs.json') {
           this.ws.setConfig(uri, text);
           configs++;
-        } else this.analyzeClosed(uri, text);
+        } else this.analyzeClosed(uri, text, true);
       } catch (e) {
         this.connection.console.warn(`could not index ${file}: ${String(e)}`);
       }
@@ -224,17 +238,91 @@ export class DvsServer {
     }
     this.ws.touch();
     const durationMs = Math.round(performance.now() - started);
-    this.connection.console.info(`indexed ${files.length} files (${configs} dvs.json) in ${durationMs} ms`);
+    this.connection.console.info(`indexed ${files.length} files (${configs} dvs.json) in ${durationMs} ms${threads ? ` on ${threads} threads` : ''}`);
     void this.connection.sendNotification(IndexedNotification, { files: files.length, configs, durationMs });
     this.republishAll();
   }
 
-  private analyzeClosed(uri: string, text: string): void {
+  /**
+   * Start-up indexing on threads: dvs.json files here first; then the code files are
+   * pulled from one queue by every thread that has loaded its grammars, and by the main
+   * thread (one file per event-loop turn) until the first thread is ready, so starting
+   * the threads never makes indexing slower. A file opened meanwhile keeps its open
+   * document; a file a thread could not analyse is analysed here.
+   */
+  private async indexWithThreads(files: string[], pool: IndexPool): Promise<number> {
+    let configs = 0;
+    const queue: string[] = [];
+    for (const file of files) {
+      const uri = pathToUri(file);
+      if (this.open.has(uri)) continue;
+      if (path.basename(file) !== 'dvs.json') {
+        queue.push(file);
+        continue;
+      }
+      try {
+        this.ws.setConfig(uri, await fs.promises.readFile(file, 'utf8'));
+        configs++;
+      } catch (e) {
+        this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+      }
+    }
+    let next = 0;
+    const take = (): string | undefined => (next < queue.length ? queue[next++] : undefined);
+    let warned = false;
+    const here = async (file: string, text?: string): Promise<void> => {
+      const uri = pathToUri(file);
+      if (this.open.has(uri) || this.analyzer.get(uri)) return;
+      try {
+        this.analyzeClosed(uri, text ?? (await fs.promises.readFile(file, 'utf8')), true);
+      } catch (e) {
+        this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+      }
+    };
+    const onThread = async (w: Worker): Promise<void> => {
+      if (!(await pool.whenReady(w))) return;
+      for (let file = take(); file !== undefined; file = take()) {
+        const uri = pathToUri(file);
+        let text: string;
+        try {
+          text = await fs.promises.readFile(file, 'utf8');
+        } catch (e) {
+          this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+          continue;
+        }
+        let state: DocState | undefined;
+        try {
+          state = await pool.analyze(uri, text, w);
+        } catch (e) {
+          if (!warned) this.connection.console.warn(`indexing thread failed, indexing here instead: ${String(e)}`);
+          warned = true;
+          await here(file, text);
+          return;
+        }
+        // Opened or re-read while the thread worked: that newer state wins.
+        if (this.open.has(uri) || this.analyzer.get(uri)) continue;
+        this.ws.fileUpdated(this.analyzer.adopt(state), undefined, { indexing: true });
+      }
+    };
+    const onMain = async (): Promise<void> => {
+      for (let file = pool.ready === 0 ? take() : undefined; file !== undefined; file = pool.ready === 0 ? take() : undefined) {
+        await here(file);
+        // Let requests, edits and the threads' results in between.
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await Promise.all([onMain(), ...pool.threads().map(onThread)]);
+    // Whatever threads that died left behind.
+    for (let file = take(); file !== undefined; file = take()) await here(file);
+    return configs;
+  }
+
+  private analyzeClosed(uri: string, text: string, indexing = false): void {
     const lang = langOfPath(uri);
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.analyze({ uri, lang, text, keepTree: false });
-    this.ws.fileUpdated(prev, state.facts);
+    this.ws.fileUpdated(state, prev, { indexing });
   }
 
   // ==== document sync ===================================================================
@@ -251,7 +339,7 @@ export class DvsServer {
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
     const state = this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
-    this.ws.fileUpdated(prev, state.facts);
+    this.ws.fileUpdated(state, prev);
     this.schedule(uri);
   }
 
@@ -273,7 +361,7 @@ export class DvsServer {
     if (!state) return;
     doc.text = state.text;
     doc.version = version;
-    this.ws.fileUpdated(prev, state.facts);
+    this.ws.fileUpdated(state, prev);
     this.schedule(uri);
   }
 
@@ -291,7 +379,7 @@ export class DvsServer {
       } else if (isConfigUri(uri)) this.ws.removeConfig(uri);
       else {
         this.analyzer.remove(uri);
-        this.ws.touch();
+        this.ws.fileRemoved(uri);
       }
     } catch (e) {
       this.connection.console.warn(`could not re-read ${uri}: ${String(e)}`);
@@ -304,8 +392,10 @@ export class DvsServer {
       if (this.open.has(ch.uri)) continue;
       if (ch.type === FileChangeType.Deleted) {
         if (isConfigUri(ch.uri)) this.ws.removeConfig(ch.uri);
-        else this.analyzer.remove(ch.uri);
-        this.ws.touch();
+        else {
+          this.analyzer.remove(ch.uri);
+          this.ws.fileRemoved(ch.uri);
+        }
         continue;
       }
       try {
@@ -328,23 +418,19 @@ export class DvsServer {
    */
   private schedule(uri: string, crossFile = false): void {
     this.dirty.add(uri);
-    if (crossFile) this.crossSigs.set(uri, `config:${Math.random()}`);
+    if (crossFile) this.forceCross = true;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
       const uris = [...this.dirty];
       this.dirty.clear();
-      let cross = false;
-      for (const u of uris) {
-        this.publish(u);
-        const state = this.analyzer.get(u);
-        if (state) {
-          const sig = crossSignature(state);
-          if (this.crossSigs.get(u) !== sig) cross = true;
-          this.crossSigs.set(u, sig);
-        } else cross = true;
-      }
+      for (const u of uris) this.publish(u);
+      for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
+      // Other files only need a re-check when something they can see changed.
+      const cross = this.forceCross || this.ws.crossVersion !== this.publishedCross;
+      this.forceCross = false;
+      this.publishedCross = this.ws.crossVersion;
       if (cross) {
         // Only the project (dvs.json) of the changed files can see the change.
         const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
@@ -354,6 +440,7 @@ export class DvsServer {
   }
 
   private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
+    if (!projects) this.publishedCross = this.ws.crossVersion;
     const inScope = (uri: string): boolean => !projects || projects.has(this.ws.configs.get(uri) ?? this.ws.configFor(uri));
     for (const uri of this.open.keys()) if (!skip.has(uri) && inScope(uri)) this.publish(uri);
     for (const cfg of this.ws.configs.keys()) if (!skip.has(cfg) && !this.open.has(cfg) && inScope(cfg)) this.publish(cfg);
@@ -433,30 +520,6 @@ export class DvsServer {
   private textOf(uri: string): string | undefined {
     return this.open.get(uri)?.text ?? this.analyzer.get(uri)?.text ?? this.ws.configs.get(uri)?.text;
   }
-}
-
-/** What other files can observe of this one; when it is unchanged, they need no re-check. */
-function crossSignature(s: DocState): string {
-  if (s.units.length === 0) return unitSignature(s.facts);
-  let sig = '';
-  for (const u of s.units) sig += unitSignature(u.facts);
-  return sig;
-}
-
-const unitSignatures = new WeakMap<FileFacts, string>();
-
-/** Cached per unit: facts of units an edit did not touch are the same objects. */
-function unitSignature(f: FileFacts): string {
-  const hit = unitSignatures.get(f);
-  if (hit !== undefined) return hit;
-  const parts: string[] = [];
-  for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
-  for (const c of f.calls) parts.push(`c${c.kind}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
-  for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
-  for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
-  const sig = parts.join('\n');
-  unitSignatures.set(f, sig);
-  return sig;
 }
 
 export function serverVersion(): string {

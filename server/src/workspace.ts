@@ -86,9 +86,16 @@ export class Workspace {
   private generation = 0;
   /** Bumped on every file change (project-wide aggregates like server loops depend on it). */
   private filesVersion = 0;
+  /** Bumped when something other files can observe of a file changes (see crossSignature). */
+  private crossVer = 0;
+  private readonly crossSigs = new Map<string, string[]>();
+  /** Bumped whenever any file's constants change (navigation lists them all). */
+  private defsVersion = 0;
   private defsGen = -1;
   private defsByName = new Map<string, DefLocation[]>();
-  private valueCache = new Map<string, number | undefined>();
+  /** Per requesting file: constant name → value; cleared when names change. */
+  private valueCache = new Map<string, Map<string, number | undefined>>();
+  private valueGen = -1;
   private readonly memos = new WeakMap<object, Map<string, { gen: number; files: number; size: number; value: unknown }>>();
 
   constructor(readonly analyzer: Analyzer) {}
@@ -98,21 +105,79 @@ export class Workspace {
     return this.generation;
   }
 
+  /** Changes whenever a file changes in a way other files can see (or names change). */
+  get crossVersion(): number {
+    return this.crossVer;
+  }
+
   /** Invalidate everything (configs, removed files). */
   touch(): void {
     this.generation++;
     this.filesVersion++;
+    this.crossVer++;
+    this.defsVersion++;
   }
 
-  /** A file was (re)analysed: only a change of its constants invalidates name resolution. */
-  fileUpdated(prev: FileFacts | undefined, next: FileFacts): void {
+  /**
+   * A file was (re)analysed: only a change of its constants invalidates name resolution,
+   * and only a change of its cross-file signature invalidates other files' findings.
+   */
+  fileUpdated(state: DocState, prev: FileFacts | undefined, opts: { indexing?: boolean } = {}): void {
     this.filesVersion++;
-    if (!prev || defsSignature(prev) !== defsSignature(next)) this.generation++;
+    if (!prev || defsSignature(prev) !== defsSignature(state.facts)) {
+      if (!prev && this.defsGen === this.defsVersion) {
+        // A file new to the index: add its constants rather than rebuilding the table.
+        for (const d of state.facts.defs) {
+          const list = this.defsByName.get(d.name);
+          if (list) list.push({ uri: state.uri, def: d });
+          else this.defsByName.set(d.name, [{ uri: state.uri, def: d }]);
+        }
+        this.defsGen = ++this.defsVersion;
+      } else this.defsVersion++;
+      // A file new to the index whose constants all repeat existing ones with the same
+      // literal values (a copied header) cannot change how any other file resolves
+      // names: only its own lookups are new, and those are not cached yet.
+      if (prev || !this.agreesWithWorkspace(state)) this.generation++;
+      else this.valueCache.delete(state.uri);
+    }
+    if (opts.indexing) {
+      // Start-up indexing ends with touch(), which re-checks everything anyway; the
+      // signature is computed when the file first changes.
+      this.crossSigs.delete(state.uri);
+      return;
+    }
+    const old = this.crossSigs.get(state.uri);
+    if (!old) {
+      // Nothing to compare with (new, or indexed at start-up): assume a change and let
+      // recordSignature() take the signature once diagnostics are out.
+      this.crossVer++;
+      return;
+    }
+    const sig = crossSignature(state);
+    if (old.length !== sig.length || old.some((x, i) => x !== sig[i])) {
+      this.crossSigs.set(state.uri, sig);
+      this.crossVer++;
+    }
   }
 
-  /** Cache `compute()` on `owner` until names or (with `perEdit`) any file changes. */
-  memo<T>(owner: object, name: string, compute: () => T, perEdit = false): T {
-    const files = perEdit ? this.filesVersion : -1;
+  /** Take the cross-file signature of a file that has none yet (see fileUpdated). */
+  recordSignature(uri: string): void {
+    const s = this.analyzer.get(uri);
+    if (s && !this.crossSigs.has(uri)) this.crossSigs.set(uri, crossSignature(s));
+  }
+
+  /** A file left the index. */
+  fileRemoved(uri: string): void {
+    this.crossSigs.delete(uri);
+    this.touch();
+  }
+
+  /**
+   * Cache `compute()` on `owner` until names change, and also until any file changes
+   * (`files`, or `true`) or until a file changes what other files can see (`cross`).
+   */
+  memo<T>(owner: object, name: string, compute: () => T, perEdit: boolean | 'files' | 'cross' = false): T {
+    const files = perEdit === true || perEdit === 'files' ? this.filesVersion : perEdit === 'cross' ? -2 - this.crossVer : -1;
     let m = this.memos.get(owner);
     if (!m) this.memos.set(owner, (m = new Map()));
     const hit = m.get(name);
@@ -186,9 +251,8 @@ export class Workspace {
   }
 
   defs(name: string): DefLocation[] {
-    if (this.defsGen !== this.generation) {
+    if (this.defsGen !== this.defsVersion) {
       this.defsByName = new Map();
-      this.valueCache = new Map();
       for (const s of this.analyzer.all()) {
         for (const d of s.facts.defs) {
           let list = this.defsByName.get(d.name);
@@ -196,19 +260,34 @@ export class Workspace {
           list.push({ uri: s.uri, def: d });
         }
       }
-      this.defsGen = this.generation;
+      this.defsGen = this.defsVersion;
     }
     return this.defsByName.get(name) ?? [];
+  }
+
+  /** Every constant of `state` is already defined elsewhere, always with this literal value. */
+  private agreesWithWorkspace(state: DocState): boolean {
+    for (const d of state.facts.defs) {
+      if (d.implicit === undefined && !/^(0[xX][0-9a-fA-F]+|\d+)$/.test(d.value)) return false;
+      const others = this.defs(d.name).filter((o) => o.uri !== state.uri);
+      if (others.length === 0) return false;
+      if (others.some((o) => o.def.value !== d.value || o.def.implicit !== d.implicit)) return false;
+    }
+    return true;
   }
 
   /** Numeric value of a constant name, preferring the definition in the same file. */
   valueOf(name: string, fromUri: string, depth = 0): number | undefined {
     if (name in SPECIAL) return SPECIAL[name];
     if (depth > 16) return undefined;
-    this.defs(name);
-    const cacheKey = `${fromUri}\u0000${name}`;
-    if (this.valueCache.has(cacheKey)) return this.valueCache.get(cacheKey);
-    this.valueCache.set(cacheKey, undefined);
+    if (this.valueGen !== this.generation) {
+      this.valueCache = new Map();
+      this.valueGen = this.generation;
+    }
+    let cache = this.valueCache.get(fromUri);
+    if (!cache) this.valueCache.set(fromUri, (cache = new Map()));
+    if (cache.has(name)) return cache.get(name);
+    cache.set(name, undefined);
     const list = this.defs(name);
     const local = list.find((d) => d.uri === fromUri) ?? list[0];
     let v: number | undefined;
@@ -218,7 +297,7 @@ export class Workspace {
       const cfg = this.config(fromUri);
       v = cfg?.endpoints.find((e) => e.name === name)?.number ?? cfg?.protocol?.types.find((t) => t.name === name)?.number;
     }
-    this.valueCache.set(cacheKey, v);
+    cache.set(name, v);
     return v;
   }
 
@@ -340,6 +419,36 @@ export class Workspace {
     const eps = new Set(state.facts.epVars);
     return this.memo(state, 'ipc', () => state.facts.calls.filter((c) => c.receiver === undefined ? c.kind === 'bind' && state.facts.importsRuntime : eps.has(c.receiver) || (state.facts.importsRuntime && /(^|\.)(ep|endpoint)$/i.test(c.receiver))));
   }
+}
+
+/**
+ * What other files can observe of this one, per top-level unit: when it is unchanged,
+ * their project-wide findings (DVS005, DVS009, DVS012) need no re-check.
+ */
+export function crossSignature(s: DocState): string[] {
+  if (s.units.length === 0) return [unitSignature(s.facts)];
+  return s.units.map((u) => unitSignature(u.facts));
+}
+
+const unitSignatures = new WeakMap<FileFacts, string>();
+
+/** Cached per unit: facts of units an edit did not touch are the same objects. */
+function unitSignature(f: FileFacts): string {
+  const hit = unitSignatures.get(f);
+  if (hit !== undefined) return hit;
+  const parts: string[] = [];
+  for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
+  for (const c of f.calls) {
+    parts.push(`c${c.kind}:${c.name}/${c.args.length}:${c.receiver ?? ''}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
+  }
+  for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
+  for (const l of f.literals) parts.push(`L${l.assignedTo ?? ''}=${l.pairs.find((p) => p.key === 'type')?.value ?? ''}`);
+  for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
+  for (const v of f.epVars) parts.push(`e${v}`);
+  if (f.importsRuntime) parts.push('i');
+  const sig = parts.join('\n');
+  unitSignatures.set(f, sig);
+  return sig;
 }
 
 function defsSignature(f: FileFacts): string {

@@ -77,7 +77,9 @@ export class Client {
   }
 
   static async start(root: string, settings?: unknown): Promise<Client> {
-    const child = spawn(process.execPath, [SERVER_CLI, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // DVS_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under a test or the benchmark.
+    const nodeArgs = (process.env['DVS_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, SERVER_CLI, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const client = new Client(child);
     const died = new Promise<never>((_, reject) => child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${client.logs.join('')}`))));
     died.catch(() => undefined);

@@ -9,6 +9,6 @@
 #define ECHO_SERVER 10 /* the TypeScript server's endpoint */
 #define ECHO_CLIENT 30 /* the C client's endpoint when run by hand */
 
-#define ECHO_REQUEST 1 /* m1_i1 sequence number, m1_i2 value */
-#define ECHO_REPLY 2   /* m1_i1 same sequence number, m1_i2 value * 2 */
+#define ECHO_REQUEST 200 /* m1_i1 sequence number, m1_i2 value */
+#define ECHO_REPLY 201 /* m1_i1 same sequence number, m1_i2 value * 2 */
 #endif

@@ -63,11 +63,16 @@ main(int argc, char **argv)
                 return 0;
             continue;
         }
-        if (m.m_type != EV_GET_TICK)
-            continue;
-        m.m_type = EV_TICK;
-        m.m2_l1 = tick;
-        m.m2_l2 = sent;
+        if (IS_NOTIFY(m.m_type))
+            continue; /* a notification: nobody waits for an answer */
+        if (m.m_type == EV_GET_TICK) {
+            m.m_type = EV_TICK;
+            m.m2_l1 = tick;
+            m.m2_l2 = sent;
+        } else {
+            /* Answer requests we do not serve too: their sender waits in sendrec. */
+            m.m_type = EMOLBADREQUEST;
+        }
         rc = mnx_reply(m.m_source, &m);
         if (rc < 0)
             fprintf(stderr, "ticker: reply to %d: %s\n", m.m_source, mnx_strerror(rc));

@@ -55,6 +55,7 @@ const SEND_LIKE = new Set(['send', 'sendrec', 'reply', 'notify']);
 const MSG_CALLS = new Set(['send', 'sendrec', 'reply']);
 
 const unitFindings = new WeakMap<FileFacts, { ctx: string; findings: Finding[] }>();
+const unitProjectFindings = new WeakMap<FileFacts, { ctx: string; findings: Finding[] }>();
 
 export function computeDiagnostics(ws: Workspace, state: DocState, settings: Settings): Diagnostic[] {
   const findings = collectFindings(ws, state);
@@ -78,15 +79,19 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
 }
 
 /**
- * In C every fact belongs to one function, so the local rules run per top-level unit and
- * their findings are cached on the unit's facts: after an edit only the edited function
- * is re-checked. Project-wide rules (DVS005, DVS009, DVS012) always run on the file.
- * TypeScript module code spans units, so TypeScript files are checked whole.
+ * In C every fact belongs to one function, so the rules run per top-level unit and their
+ * findings are cached on the unit's facts: after an edit only the edited function is
+ * re-checked. Local rules depend on the unit, the names and the file's own endpoints;
+ * project-wide rules (DVS005, DVS009, DVS012) also on what the project's files show each
+ * other (the workspace's crossVersion) and, through their related locations, on where
+ * the file's units are. TypeScript module code spans units, so TypeScript files are
+ * checked whole.
  */
 function collectFindings(ws: Workspace, s: DocState): Finding[] {
   const whole = new Rules(ws, s, s.facts);
   if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
   const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}`;
+  const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
   const out: Finding[] = [];
   for (const u of s.units) {
     let hit = unitFindings.get(u.facts);
@@ -95,9 +100,26 @@ function collectFindings(ws: Workspace, s: DocState): Finding[] {
       unitFindings.set(u.facts, hit);
     }
     out.push(...hit.findings);
+    let phit = unitProjectFindings.get(u.facts);
+    if (!phit || phit.ctx !== projectCtx) {
+      phit = { ctx: projectCtx, findings: new Rules(ws, s, u.facts, whole.file).runProject() };
+      unitProjectFindings.set(u.facts, phit);
+    }
+    out.push(...phit.findings);
   }
-  out.push(...whole.runProject());
   return out;
+}
+
+const layoutKeys = new WeakMap<DocState, string>();
+
+/** Where the units of a file start: a finding's related location may point into another unit. */
+function layoutKey(s: DocState): string {
+  let k = layoutKeys.get(s);
+  if (k === undefined) {
+    k = s.units.map((u) => u.o).join(',');
+    layoutKeys.set(s, k);
+  }
+  return k;
 }
 
 /** What the rules of one unit need to know about the rest of its file. */
@@ -466,14 +488,23 @@ class Rules {
         }
       }
       if (pointers.length === 0) continue;
+      // dvs.json may declare a pointer field of this message type a vcopy address
+      // (`{ "field": "m1_p1", "vaddr": true }`): the receiver copies through it with
+      // vcopy while the sender waits, which works across nodes.
+      const typeName = this.typeOfCall(call);
+      const decl = typeName ? this.ws.messageType(typeName, this.s.uri) : undefined;
+      const raw = decl?.vaddr ? pointers.filter((p) => !decl.vaddr?.includes(p.field)) : pointers;
+      if (raw.length === 0) continue;
       const dst = this.ref(call);
       const where = this.remoteReason(dst);
       if (!where) continue;
+      const fields = [...new Set(raw.map((p) => p.field))].join(', ');
+      const hint = decl ? ` If ${decl.name}'s receiver vcopies through it, mark the field in dvs.json: { "field": "${raw[0]?.field ?? ''}", "vaddr": true }.` : '';
       this.add({
         code: 'DVS011',
         range: call.nameRange,
-        message: `Pointer field ${[...new Set(pointers.map((p) => p.field))].join(', ')} sent to ${where}: a pointer is meaningless in another process on another node. Copy the data with vcopy.`,
-        related: pointers.map((p) => this.loc(p.range, `${p.field} set here`)),
+        message: `Pointer field ${fields} sent to ${where}: a pointer is meaningless in another process on another node. Copy the data with vcopy.${hint}`,
+        related: raw.map((p) => this.loc(p.range, `${p.field} set here`)),
       });
     }
   }
@@ -497,22 +528,44 @@ class Rules {
 
   // DVS012 ------------------------------------------------------------------------------
   private sendrecCycles(): void {
-    if (this.f.loops.length === 0 || this.own.length === 0) return;
+    if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
     type Edge = { from: number; to: number; uri: string; call: CallFact };
-    const edges: Edge[] = [];
-    const servers = new Set<number>();
-    for (const peer of this.ws.peers(this.s.uri)) {
-      if (peer.facts.loops.length === 0) continue;
-      const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
-      own.forEach((v) => servers.add(v));
-      for (const call of this.ws.ipcCalls(peer)) {
-        // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
-        if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
-        const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
-        if (r.value === undefined || r.special || r.own) continue;
-        for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
-      }
-    }
+    // The project's blocking sendrec edges between servers, built once per change of any file.
+    const { byCall, next } = this.ws.memo(
+      this.ws.configFor(this.s.uri) ?? this.ws,
+      'sendrecEdges',
+      () => {
+        const servers = new Set<number>();
+        const edges: Edge[] = [];
+        for (const peer of this.ws.peers(this.s.uri)) {
+          if (peer.facts.loops.length === 0) continue;
+          const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
+          own.forEach((v) => servers.add(v));
+          for (const call of this.ws.ipcCalls(peer)) {
+            // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
+            if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
+            const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
+            if (r.value === undefined || r.special || r.own) continue;
+            for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
+          }
+        }
+        // Only edges into servers can close a cycle. Per call (the rule runs per unit),
+        // and the first edge per (from, to) pair for the path search.
+        const byCall = new Map<CallFact, Edge[]>();
+        const next = new Map<number, Map<number, Edge>>();
+        for (const e of edges) {
+          if (!servers.has(e.to)) continue;
+          const l = byCall.get(e.call);
+          if (l) l.push(e);
+          else byCall.set(e.call, [e]);
+          let m = next.get(e.from);
+          if (!m) next.set(e.from, (m = new Map()));
+          if (!m.has(e.to)) m.set(e.to, e);
+        }
+        return { byCall, next };
+      },
+      'files',
+    );
     const path = (from: number, to: number): Edge[] | undefined => {
       const prev = new Map<number, Edge>();
       const queue = [from];
@@ -529,25 +582,28 @@ class Rules {
           }
           return out;
         }
-        for (const e of edges) if (e.from === n && servers.has(e.to) && !seen.has(e.to)) {
-          seen.add(e.to);
-          prev.set(e.to, e);
-          queue.push(e.to);
+        for (const [t, e] of next.get(n) ?? []) {
+          if (seen.has(t)) continue;
+          seen.add(t);
+          prev.set(t, e);
+          queue.push(t);
         }
       }
       return undefined;
     };
-    for (const e of edges) {
-      if (e.uri !== this.s.uri || !servers.has(e.to)) continue;
-      const back = path(e.to, e.from);
-      if (!back) continue;
-      const names = [e.from, e.to, ...back.map((b) => b.to)].map((v) => this.ws.endpointByNumber(v, this.s.uri)?.name ?? String(v));
-      this.add({
-        code: 'DVS012',
-        range: e.call.nameRange,
-        message: `Blocking sendrec cycle between servers: ${names.join(' → ')}. If both sides call at once they wait for each other forever; use ${e.call.name.replace(/_T$/, '')}_T or break the cycle.`,
-        related: back.map((b) => this.loc(b.call.range, `sendrec from ${this.ws.endpointByNumber(b.from, this.s.uri)?.name ?? b.from}`, b.uri)),
-      });
+    for (const call of this.calls) {
+      for (const e of byCall.get(call) ?? []) {
+        if (e.uri !== this.s.uri) continue;
+        const back = path(e.to, e.from);
+        if (!back) continue;
+        const names = [e.from, e.to, ...back.map((b) => b.to)].map((v) => this.ws.endpointByNumber(v, this.s.uri)?.name ?? String(v));
+        this.add({
+          code: 'DVS012',
+          range: e.call.nameRange,
+          message: `Blocking sendrec cycle between servers: ${names.join(' → ')}. If both sides call at once they wait for each other forever; use ${e.call.name.replace(/_T$/, '')}_T or break the cycle.`,
+          related: back.map((b) => this.loc(b.call.range, `sendrec from ${this.ws.endpointByNumber(b.from, this.s.uri)?.name ?? b.from}`, b.uri)),
+        });
+      }
     }
   }
 
@@ -724,7 +780,7 @@ function isTimed(call: CallFact): boolean {
 /** Message type of variable `v` just before `at`: the last m_type/type assignment, literal, case label or sendrec. */
 export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { range: Rng; scope: string }, cl: CaseLabel | undefined): string | undefined {
   if (!v) return undefined;
-  const idx = fileIndex(s.facts);
+  const idx = scopeIndex(s, at.scope);
   const key = `${at.scope}\0${v}`;
   const typeField = s.lang === 'c' ? 'm_type' : 'type';
   let bestO = -1;
@@ -748,6 +804,25 @@ export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { 
   }
   if (cl && cl.obj === v && cl.at.o > bestO) return cl.label;
   return bestType;
+}
+
+const unitsByScope = new WeakMap<DocState, Map<string, FileFacts>>();
+
+/**
+ * The lookup tables for facts of one scope. A C function is one top-level unit, whose
+ * facts object survives edits elsewhere, so its tables are built once; TypeScript and
+ * module-level code use the whole file's.
+ */
+function scopeIndex(s: DocState, scope: string): ReturnType<typeof fileIndex> {
+  if (s.lang !== 'c' || scope === 'module' || s.units.length === 0) return fileIndex(s.facts);
+  let map = unitsByScope.get(s);
+  if (!map) {
+    map = new Map();
+    for (const u of s.units) for (const fn of u.facts.functions) map.set(`${fn.range.sr}:${fn.range.sc}`, u.facts);
+    unitsByScope.set(s, map);
+  }
+  const unit = map.get(scope);
+  return fileIndex(unit ?? s.facts);
 }
 
 function canonType(ws: Workspace, text: string, uri: string): string {

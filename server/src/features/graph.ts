@@ -22,19 +22,35 @@ export function callSitesTo(ws: Workspace, value: number, uri: string): CallSite
   const byDst = ws.memo(ws.configFor(uri) ?? ws, 'callSites', () => {
     const map = new Map<number, CallSite[]>();
     for (const s of ws.peers(uri)) {
-      for (const call of ws.ipcCalls(s)) {
-        if ((call.kind !== 'send' && call.kind !== 'sendrec' && call.kind !== 'notify') || !call.ep) continue;
-        const r = ws.endpoint(call.ep, s.uri, s.facts, call.scope);
-        if (r.value === undefined || r.special) continue;
-        const type = callType(ws, s, call);
-        const list = map.get(r.value) ?? [];
-        list.push({ state: s, call, ...(type ? { type } : {}) });
-        map.set(r.value, list);
+      for (const [dst, sites] of fileCallSites(ws, s)) {
+        const list = map.get(dst);
+        if (list) list.push(...sites);
+        else map.set(dst, [...sites]);
       }
     }
     return map;
   }, true);
   return byDst.get(value) ?? [];
+}
+
+/**
+ * The resolved send sites of one file, cached on its analysis result: after an edit only
+ * the edited file resolves its calls again; the project map is a concatenation.
+ */
+function fileCallSites(ws: Workspace, s: DocState): Map<number, CallSite[]> {
+  return ws.memo(s, 'callSites', () => {
+    const map = new Map<number, CallSite[]>();
+    for (const call of ws.ipcCalls(s)) {
+      if ((call.kind !== 'send' && call.kind !== 'sendrec' && call.kind !== 'notify') || !call.ep) continue;
+      const r = ws.endpoint(call.ep, s.uri, s.facts, call.scope);
+      if (r.value === undefined || r.special) continue;
+      const type = callType(ws, s, call);
+      const list = map.get(r.value) ?? [];
+      list.push({ state: s, call, ...(type ? { type } : {}) });
+      map.set(r.value, list);
+    }
+    return map;
+  });
 }
 
 function fileLabel(uri: string): string {

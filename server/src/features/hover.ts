@@ -45,7 +45,7 @@ export function computeHover(ws: Workspace, uri: string, pos: Position, text: st
 
 function typeHover(t: DvsMessageType): string {
   const lines = [`**${t.name}** — message type ${t.number}, layout ${t.layout}`];
-  if (t.fields && Object.keys(t.fields).length) lines.push('', '| field | as |', '|---|---|', ...Object.entries(t.fields).map(([k, v]) => `| ${k} | \`${v}\` |`));
+  if (t.fields && Object.keys(t.fields).length) lines.push('', '| field | as |', '|---|---|', ...Object.entries(t.fields).map(([k, v]) => `| ${k} | \`${v}\`${t.vaddr?.includes(v) ? ' (vcopy address)' : ''} |`));
   if (t.reply) lines.push('', `reply: **${t.reply}**`);
   if (t.server) lines.push('', `served by **${t.server}**`);
   return lines.join('\n');

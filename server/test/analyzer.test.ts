@@ -1,0 +1,116 @@
+/**
+ * The mapping of one edit to the units around it (Analyzer.buildAround) must give exactly
+ * the units and facts of the full walk over the same reparsed tree, and, while the text
+ * parses without errors, of a fresh analysis (tree-sitter's error recovery may shape a
+ * broken text differently when it reparses incrementally, so broken texts are compared
+ * with the full walk only). Checked in process on the facts themselves, after every one
+ * of many random edits inserting and deleting braces, comments, strings, preprocessor
+ * lines and IPC calls.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { Analyzer, type TextChange } from '../src/analyzer';
+import { loadGrammars, langOfPath } from '../src/parser';
+import { FIXTURES, codeFiles } from './harness';
+
+const SNIPPETS = ['{', '}', '(', ')', '"', '/*', '*/', '//', '\n', ';', '#if 0\n', '#endif\n', '#ifdef X\n', 'case KV_GET:', 'continue;',
+  'mnx_send(KV_SERVER, &m);', 'int f(void) {\n', '}\n\n', 'm.m_type = KV_PUT;', 'é😀', '\t', 'static int x = 3;\n'];
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+}
+
+function position(text: string, offset: number): { line: number; character: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length - 1;
+  return { line, character: offset - (before.lastIndexOf('\n') + 1) };
+}
+
+/** A C file of many small functions, like the benchmark's, with a server loop among them. */
+function generated(): string {
+  let out = '#include <m3ipc.h>\n#define KV_SERVER 1\n#define LOG_SERVER 2\n\n';
+  for (let i = 0; i < 40; i++) {
+    out += i % 7 === 3
+      ? `int server_${i}(void)\n{\n\tmessage m;\n\tfor (;;) {\n\t\tif (mnx_receive(ANY, &m) < 0) continue;\n\t\tswitch (m.m_type) {\n\t\tcase 1: m.m1_i1 = ${i}; break;\n\t\t}\n\t\tif (mnx_reply(m.m_source, &m) < 0) return 2;\n\t}\n}\n\n`
+      : `static int handler_${i}(message *mp)\n{\n\tmessage log;\n\tlog.m_type = 10;\n\tlog.m2_i1 = ${i};\n\treturn mnx_sendrec(LOG_SERVER, &log);\n}\n\n`;
+  }
+  return out;
+}
+
+test('incremental analysis equals a fresh analysis after every random edit', async () => {
+  const grammars = await loadGrammars();
+  const inc = new Analyzer(grammars);
+  const walk = new Analyzer(grammars, { mapEdits: false });
+  const fresh = new Analyzer(grammars);
+  const seed = Number(process.env['DVS_FUZZ_SEED'] ?? 4242);
+  const random = rng(seed);
+  const inputs: { name: string; text: string; lang: 'c' | 'typescript' | 'tsx' }[] = [{ name: 'generated.c', text: generated(), lang: 'c' }];
+  for (const f of codeFiles(FIXTURES).filter((x) => x.endsWith('.c')).slice(0, 8)) inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), lang: langOfPath(f) ?? 'c' });
+  let checked = 0;
+  let cleanTotal = 0;
+  for (const input of inputs) {
+    const uri = `file:///inc/${checked}/${input.name.replace(/[^\w.]/g, '_')}`;
+    let text = input.text;
+    inc.analyze({ uri, lang: input.lang, text, version: 1, keepTree: true });
+    walk.analyze({ uri, lang: input.lang, text, version: 1, keepTree: true });
+    let clean = 0;
+    for (let i = 0; i < 90; i++) {
+      let start: number;
+      let end: number;
+      let insert: string;
+      if (i < 30) {
+        // Edits that keep a valid text valid, like typing in a finished program: a digit
+        // replaced, a function inserted before another, a line removed.
+        const digits = [...text.matchAll(/\d/g)].map((m) => m.index as number);
+        const fns = [...text.matchAll(/^(static )?int /gm)].map((m) => m.index as number);
+        const kind = random();
+        if (kind < 0.5 && digits.length) {
+          start = digits[Math.floor(random() * digits.length)] as number;
+          end = start + 1;
+          insert = String(Math.floor(random() * 10));
+        } else if (kind < 0.8 && fns.length) {
+          start = end = fns[Math.floor(random() * fns.length)] as number;
+          insert = `int added_${i}(void)\n{\n\tmessage m;\n\tm.m_type = ${i};\n\treturn mnx_send(${i}, &m);\n}\n\n`;
+        } else {
+          const lines = [...text.matchAll(/^\t[^\n]*\n/gm)];
+          const l = lines[Math.floor(random() * lines.length)];
+          start = l?.index ?? 0;
+          end = start + (l?.[0].length ?? 0);
+          insert = '';
+        }
+      } else {
+        start = Math.floor(random() * (text.length + 1));
+        end = Math.min(text.length, start + (random() < 0.4 ? Math.floor(random() * 20) : 0));
+        insert = random() < 0.8 ? (SNIPPETS[Math.floor(random() * SNIPPETS.length)] as string) : '';
+      }
+      const change: TextChange = { range: { start: position(text, start), end: position(text, end) }, text: insert };
+      text = text.slice(0, start) + insert + text.slice(end);
+      const a = inc.edit({ uri, changes: [change], version: i + 2 });
+      const w = walk.edit({ uri, changes: [change], version: i + 2 });
+      assert.ok(a && w, 'edit result');
+      assert.equal(a.text, text);
+      const what = `${input.name}, edit ${i} (seed ${seed}): ${JSON.stringify(change)}`;
+      const shape = (s: typeof a): unknown => s.units.map((u) => [u.key, u.o, u.end, u.row, u.col]);
+      assert.deepEqual(shape(a), shape(w), `units differ from the full walk after ${what}`);
+      assert.deepEqual(a.facts, w.facts, `facts differ from the full walk after ${what}`);
+      if (!a.tree?.rootNode.hasError) {
+        const b = fresh.analyze({ uri, lang: input.lang, text, version: i + 2, keepTree: false });
+        assert.deepEqual(shape(a), shape(b), `units differ from a fresh analysis after ${what}`);
+        assert.deepEqual(a.facts, b.facts, `facts differ from a fresh analysis after ${what}`);
+        clean++;
+      }
+      checked++;
+    }
+    inc.remove(uri);
+    walk.remove(uri);
+    cleanTotal += clean;
+  }
+  assert.ok(checked >= 90 * inputs.length);
+  // Most edits take the mapped path; the others (a file shape it cannot map) walk.
+  assert.ok(inc.stats.mapped > checked / 2, `mapped ${inc.stats.mapped} of ${checked} edits`);
+  assert.equal(walk.stats.mapped, 0);
+  // Many edits keep a text parseable (the edits inside comments and strings at least).
+  assert.ok(cleanTotal > 20, `only ${cleanTotal} edits left a clean text`);
+});
