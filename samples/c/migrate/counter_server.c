@@ -81,8 +81,13 @@ main(int argc, char **argv)
             fprintf(stderr, "counter_server: rcvrqst: %s\n", mnx_strerror(rc));
             return 1;
         }
-        if (m.m_type != CT_ADD)
-            continue; /* not ours: the client would get EMOLPROCSTS-free silence */
+        if (m.m_type != CT_ADD) {
+            /* Answer requests we do not serve too: their sender waits in sendrec. */
+            m.m_type = EMOLBADREQUEST;
+            if ((rc = mnx_reply(m.m_source, &m)) < 0)
+                fprintf(stderr, "counter_server: reply to %d: %s\n", m.m_source, mnx_strerror(rc));
+            continue;
+        }
         /* Block SIGTERM while the state changes and the reply goes out: a
          * stop lands between requests, never inside one. */
         sigset_t s, old;
