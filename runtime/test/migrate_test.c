@@ -8,14 +8,17 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "lib/ipc_split.h"
 #include "lib/proc.h"
 
 enum { SRV = 1, C1 = 20, C2 = 21, C3 = 22, R1 = 30, R2 = 31 };
@@ -250,6 +253,61 @@ test_waitmigr_and_rollback_local(void)
     /* Migration is a traced event. */
     CHECK(control("trace history 100", out, sizeof(out)) == 0);
     CHECK(strstr(out, "\"op\":\"migr_start\"") && strstr(out, "\"op\":\"migr_rollback\""));
+    stop_node1();
+}
+
+/* split_client makes one sendrec to SRV the way the Node addon does
+ * (ipc_split.h): start it, sleep on the slot's doorbell itself, and ask
+ * dvsi_check after every wake. Held in WAITMIGR, the call must be replayed
+ * inside dvsi_check (which then answers DVSI_PENDING again) and complete
+ * like any other. */
+static int
+split_client(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, C3) != C3)
+        return 10;
+    struct binding b;
+    if (proc_get_binding(&b) != OK)
+        return 11;
+    struct dvsi_call c;
+    message m = {0};
+    m.m_type = 7;
+    m.m1_i1 = 300;
+    int rc = dvsi_start(&c, &b, DVSI_SENDREC, SRV, &m, 20000);
+    int wakes = 0;
+    while (rc == DVSI_PENDING) {
+        uint32_t v;
+        if (dvsi_arm(&c, &v)) {
+            struct timespec to = {0, 50 * 1000000L};
+            syscall(SYS_futex, dvsi_doorbell(&c), FUTEX_WAIT, v, &to, NULL, 0);
+            dvsi_disarm(&c);
+            wakes++;
+        }
+        rc = dvsi_check(&c);
+    }
+    if (rc != OK) {
+        fprintf(stderr, "split client: %s\n", mnx_strerror(rc));
+        return 12;
+    }
+    return m.m_source == SRV && m.m1_i2 == 1300 && wakes > 0 ? 0 : 13;
+}
+
+/* The same with the split calls of ipc_split.h (the Node addon's event-loop
+ * path): the held call is replayed by dvsi_check after the rollback. */
+static void
+test_split_call_replayed(void)
+{
+    setup();
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    EXPECT_RC(mnx_migr_start(0, SRV), OK);
+    pid_t a = spawn(split_client, NULL);
+    CHECK(wait_flags(0, C3, WAITMIGR, WAITMIGR, 3000) == 0);
+    sleep_ms(100);
+    CHECK(reap_within(a, 0) == -1);
+    EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
+    CHECK(serve(1) == 0);
+    CHECK(reap_within(a, 3000) == 0);
     stop_node1();
 }
 
@@ -622,6 +680,7 @@ main(int argc, char **argv)
     static const struct test tests[] = {
         {"migration errors", test_errors},
         {"WAITMIGR and rollback (local)", test_waitmigr_and_rollback_local},
+        {"a split call (the addon's path) held, then replayed", test_split_call_replayed},
         {"migrate local to remote under callers", test_migrate_local_to_remote_under_callers},
         {"migrate remote to local", test_migrate_remote_to_local},
         {"remote caller parked, then rollback", test_remote_caller_parked_then_rollback},
