@@ -18,71 +18,11 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "two_nodes.h"
 #include "lib/ipc_split.h"
 #include "lib/proc.h"
 
 enum { SRV = 1, C1 = 20, C2 = 21, C3 = 22, R1 = 30, R2 = 31 };
-
-static char secret_path[128], port0[32], port1[32], peer0[48], peer1[48];
-const char *harness_dvsd_args[16];
-static char n1_dir[96];
-static pid_t n1_pid;
-
-static void
-start_node1(void)
-{
-    snprintf(n1_dir, sizeof(n1_dir), "%s-n1", node_dir());
-    n1_pid = fork();
-    if (n1_pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (!getenv("DVS_TEST_VERBOSE"))
-            dup2(null, 2);
-        execl(DVSD_PATH_FOR_TEST, "dvsd", "--dir", n1_dir, "--node-id", "1",
-              "--dc", "0:dc0:64:8:16:0,1", "--listen", port1, "--peer", peer0,
-              "--secret-file", secret_path, (char *)NULL);
-        _exit(127);
-    }
-}
-
-static int
-links_up(int ms)
-{
-    char out[1024];
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    do {
-        if (control("links", out, sizeof(out)) == 0 &&
-            strstr(out, "\"state\":\"up\""))
-            return 0;
-        sleep_ms(20);
-    } while (elapsed_ms_since(&t0) < ms);
-    return -1;
-}
-
-/* on_node1 runs fn in a child process whose node is node 1. */
-static pid_t
-on_node1(int (*fn)(void *), void *arg)
-{
-    fflush(NULL);
-    pid_t p = fork();
-    if (p == 0) {
-        setenv("DVS_NODE", n1_dir, 1);
-        proc_forget_node();
-        alarm(60);
-        _exit(fn(arg));
-    }
-    return p;
-}
-
-static void
-stop_node1(void)
-{
-    kill(n1_pid, SIGTERM);
-    reap_within(n1_pid, 3000);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", n1_dir);
-    (void)!system(cmd);
-}
 
 /* node1_call runs one admin call on node 1: args[0] = op. */
 struct admin {
@@ -126,7 +66,7 @@ node1(int op, int ep, int node, int pid, int want)
 static void
 setup(void)
 {
-    start_node1();
+    node1_start(NULL);
     CHECK(links_up(5000) == 0);
     sleep_ms(150); /* both directions */
 }
@@ -223,7 +163,7 @@ test_errors(void)
     EXPECT_RC(mnx_bkupbind(0, 0, C1, 1), EMOLBADPID);
     EXPECT_RC(mnx_bkupbind(0, getpid(), C1, 1), EMOLBUSY); /* we own SRV */
     EXPECT_RC(mnx_bkupbind(0, getppid(), SRV, 1), EMOLSLOTUSED); /* local */
-    stop_node1();
+    node1_stop();
 }
 
 /* A local caller of a migrating endpoint waits in WAITMIGR, without
@@ -253,7 +193,7 @@ test_waitmigr_and_rollback_local(void)
     /* Migration is a traced event. */
     CHECK(control("trace history 100", out, sizeof(out)) == 0);
     CHECK(strstr(out, "\"op\":\"migr_start\"") && strstr(out, "\"op\":\"migr_rollback\""));
-    stop_node1();
+    node1_stop();
 }
 
 /* split_client makes one sendrec to SRV the way the Node addon does
@@ -308,7 +248,7 @@ test_split_call_replayed(void)
     EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
     CHECK(serve(1) == 0);
     CHECK(reap_within(a, 3000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 /* The full migration of SRV from node 0 to node 1 under callers of every
@@ -363,7 +303,7 @@ test_migrate_local_to_remote_under_callers(void)
         control("ps 0", out, sizeof(out));
         printf("  clients %d %d %d %d\n  node 0: %s\n", ra, rb, rr1, rr2, out);
         char cmd[700];
-        snprintf(cmd, sizeof(cmd), "python3 -c \"import socket;s=socket.socket(socket.AF_UNIX);s.connect('%s/control.sock');s.send(b'ps 0\\\\n');import time;time.sleep(0.3);print('  node 1:',s.recv(60000).decode())\"", n1_dir);
+        snprintf(cmd, sizeof(cmd), "python3 -c \"import socket;s=socket.socket(socket.AF_UNIX);s.connect('%s/control.sock');s.send(b'ps 0\\\\n');import time;time.sleep(0.3);print('  node 1:',s.recv(60000).decode())\"", node1_dir);
         (void)!system(cmd);
     }
     CHECK(ra == 0 && rb == 0 && rr1 == 0 && rr2 == 0);
@@ -372,7 +312,7 @@ test_migrate_local_to_remote_under_callers(void)
     struct client after = {C3, SRV, 3, 500};
     CHECK(reap_within(spawn(client, &after), 5000) == 0);
     CHECK(reap_within(nh, 5000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 /* A remote endpoint migrates to this node: the local caller held in
@@ -411,7 +351,7 @@ test_migrate_remote_to_local(void)
     CHECK(node1(1, SRV, 0, -1, OK) == 0);
     CHECK(reap_within(a, 5000) == 0);
     CHECK(reap_within(srv, 5000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 /* A remote caller whose request reached this node while the endpoint was
@@ -434,7 +374,7 @@ test_remote_caller_parked_then_rollback(void)
     EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
     CHECK(serve(1) == 0);
     CHECK(reap_within(c, 3000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 /* An owner still running when its endpoint is committed elsewhere is
@@ -465,7 +405,7 @@ test_displaced_owner(void)
     proc_usr_t pi;
     EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
     CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1);
-    stop_node1();
+    node1_stop();
 }
 
 /* A remote caller parked during a migration gives up (timeout); its next
@@ -507,7 +447,7 @@ test_abandoned_parked_call_replaced(void)
     message m;
     EXPECT_RC(mnx_rcvrqst_T(&m, 200), EMOLTIMEDOUT);
     CHECK(reap_within(c, 3000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 /* The owner dies while migrating and the migration is rolled back: the
@@ -549,7 +489,7 @@ test_owner_death_then_rollback(void)
     EXPECT_RC(mnx_migr_rollback(0, SRV), OK);
     CHECK(reap_within(c, 3000) == 0);
     CHECK(wait_bound(0, SRV, 0, 1000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 /* Primary on node 1, standby here. The standby waits in mnx_wait4bind;
@@ -593,9 +533,9 @@ backup_takeover(int frozen)
     CHECK(reap(spawn(client, &one)) == 0);
     EXPECT_RC(mnx_getep(standby), EMOLNOTBIND); /* a standby is not bound */
     /* Node 1 dies (or stops answering). */
-    kill(n1_pid, frozen ? SIGSTOP : SIGKILL);
+    kill(node1_pid, frozen ? SIGSTOP : SIGKILL);
     if (!frozen) {
-        reap(n1_pid);
+        reap(node1_pid);
         kill(p, SIGKILL);
         reap(p);
     }
@@ -619,14 +559,14 @@ backup_takeover(int frozen)
     CHECK(!(pi.p_rts_flags & REMOTE) && pi.p_nodeid == 0 && pi.p_lpid == standby);
     CHECK(reap_within(standby, 3000) == 0);
     if (frozen) {
-        kill(n1_pid, SIGKILL);
-        reap(n1_pid);
+        kill(node1_pid, SIGKILL);
+        reap(node1_pid);
         kill(p, SIGKILL);
         reap(p);
     }
-    n1_pid = 0;
+    node1_pid = 0;
     char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", n1_dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", node1_dir);
     (void)!system(cmd);
 }
 
@@ -658,25 +598,13 @@ test_standby_death_reverts(void)
     } while (elapsed_ms_since(&t0) < 3000);
     CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1 && pi.p_lpid == -1 &&
           !(pi.p_misc_flags & MIS_RMTBACKUP));
-    stop_node1();
+    node1_stop();
 }
 
 int
 main(int argc, char **argv)
 {
-    int base_port = 20000 + (int)(getpid() % 20000) * 2;
-    snprintf(secret_path, sizeof(secret_path), "/dev/shm/dvs-mtest-secret-%d",
-             (int)getpid());
-    FILE *f = fopen(secret_path, "w");
-    fputs("correct horse battery staple 42", f);
-    fclose(f);
-    snprintf(port0, sizeof(port0), "127.0.0.1:%d", base_port);
-    snprintf(port1, sizeof(port1), "127.0.0.1:%d", base_port + 1);
-    snprintf(peer0, sizeof(peer0), "0=%s", port0);
-    snprintf(peer1, sizeof(peer1), "1=%s", port1);
-    const char *args[] = {"--dc", "0:dc0:64:8:16:0,1", "--listen", port0, "--peer",
-                          peer1, "--secret-file", secret_path, NULL};
-    memcpy(harness_dvsd_args, args, sizeof(args));
+    two_nodes_init();
     static const struct test tests[] = {
         {"migration errors", test_errors},
         {"WAITMIGR and rollback (local)", test_waitmigr_and_rollback_local},
@@ -692,6 +620,6 @@ main(int argc, char **argv)
         {"standby death reverts to a surrogate", test_standby_death_reverts},
     };
     int rc = test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
-    unlink(secret_path);
+    two_nodes_cleanup();
     return rc;
 }

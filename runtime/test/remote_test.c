@@ -15,78 +15,13 @@
 
 #include "dvsd/sha256.h"
 #include "harness.h"
+#include "two_nodes.h"
 #include "lib/proc.h"
 #include "lib/wire.h"
 
 enum { SRV = 1, SYS2 = 2, U1 = 20, U2 = 21 };
 
-static char secret_path[128], bad_secret_path[128], port0[32], port1[32],
-    peer0[48], peer1[48];
-static int base_port;
-const char *harness_dvsd_args[16];
-
-static char n1_dir[96];
-static pid_t n1_pid;
-
-/* start_node1 starts the second node (id 1) and waits until the link is
- * up in both directions. */
-static void
-start_node1(const char *secret)
-{
-    snprintf(n1_dir, sizeof(n1_dir), "%s-n1", node_dir());
-    n1_pid = fork();
-    if (n1_pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (!getenv("DVS_TEST_VERBOSE"))
-            dup2(null, 2);
-        execl(DVSD_PATH_FOR_TEST, "dvsd", "--dir", n1_dir, "--node-id", "1",
-              "--dc", "0:dc0:64:8:16:0,1", "--listen", port1, "--peer", peer0,
-              "--secret-file", secret, (char *)NULL);
-        _exit(127);
-    }
-}
-
-static int
-links_up(const char *dir, int ms)
-{
-    char out[1024];
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    do {
-        /* control() talks to the harness node; node 1 is checked by its
-         * own table through a child with DVS_NODE set. */
-        if (!dir && control("links", out, sizeof(out)) == 0 &&
-            strstr(out, "\"state\":\"up\""))
-            return 0;
-        sleep_ms(20);
-    } while (elapsed_ms_since(&t0) < ms);
-    return -1;
-}
-
-/* on_node1 runs fn in a child process whose node is node 1. */
-static pid_t
-on_node1(int (*fn)(void *), void *arg)
-{
-    fflush(NULL);
-    pid_t p = fork();
-    if (p == 0) {
-        setenv("DVS_NODE", n1_dir, 1);
-        proc_forget_node(); /* do not keep node 0's table */
-        alarm(60);
-        _exit(fn(arg));
-    }
-    return p;
-}
-
-static void
-stop_node1(void)
-{
-    kill(n1_pid, SIGTERM);
-    reap_within(n1_pid, 3000);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", n1_dir);
-    (void)!system(cmd);
-}
+static char bad_secret_path[128];
 
 /* Endpoints SRV and SYS2 live on node 0 (declared on node 1 with rmtbind),
  * U1 and U2 on node 1. */
@@ -102,8 +37,8 @@ declare_on_node1(void *arg)
 static void
 setup(void)
 {
-    start_node1(secret_path);
-    CHECK(links_up(NULL, 5000) == 0);
+    node1_start(NULL);
+    CHECK(links_up(5000) == 0);
     sleep_ms(100); /* both directions */
     pid_t d = on_node1(declare_on_node1, NULL);
     CHECK(reap(d) == 0);
@@ -151,7 +86,7 @@ test_remote_send_is_a_rendezvous(void)
     proc_usr_t pi;
     EXPECT_RC(mnx_getprocinfo(0, U1, &pi), OK);
     CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1);
-    stop_node1();
+    node1_stop();
 }
 
 static int
@@ -191,7 +126,7 @@ test_remote_sendrec_and_reply(void)
     CHECK(reap(cl) == 0);
     /* A reply to a remote client that is not in sendrec is refused. */
     EXPECT_RC(mnx_reply(U1, &(message){0}), EMOLPROCSTS);
-    stop_node1();
+    node1_stop();
 }
 
 static int
@@ -217,7 +152,7 @@ test_remote_notify(void)
     sleep_ms(200);
     EXPECT_RC(mnx_notify(U2), OK);
     CHECK(reap_within(r, 3000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 static void
@@ -274,7 +209,7 @@ test_remote_vcopy(void)
         EXPECT_RC(mnx_reply(U1, &m), OK);
     }
     CHECK(reap(c) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 static int
@@ -308,7 +243,7 @@ test_link_cut_and_restore(void)
     EXPECT_RC(mnx_reply(U1, &m), EMOLPROCSTS); /* its surrogate was dropped */
     CHECK(control("links", out, sizeof(out)) == 0 && strstr(out, "\"cut\""));
     CHECK(control("link restore 1", out, sizeof(out)) == 0);
-    CHECK(links_up(NULL, 5000) == 0);
+    CHECK(links_up(5000) == 0);
     sleep_ms(100);
     struct call ok = {U2, SRV, OK, 0, 0};
     pid_t again = on_node1(remote_client, &ok);
@@ -319,7 +254,7 @@ test_link_cut_and_restore(void)
         EXPECT_RC(mnx_reply(m.m_source, &m), OK);
     }
     CHECK(reap(again) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 static int
@@ -350,14 +285,14 @@ test_remote_server_dies(void)
     kill(srv, SIGKILL);
     reap(srv);
     CHECK(reap_within(c, 2000) == 0);
-    stop_node1();
+    node1_stop();
 }
 
 /* A node that does not hold the secret is refused. */
 static void
 test_unauthenticated_node_refused(void)
 {
-    start_node1(bad_secret_path);
+    node1_start(bad_secret_path);
     sleep_ms(1500);
     char out[512];
     CHECK(control("links", out, sizeof(out)) == 0);
@@ -370,7 +305,7 @@ test_unauthenticated_node_refused(void)
     EXPECT_RC(mnx_send_T(U1, &m, 200), EMOLNOTCONN);
     kill(c, SIGKILL);
     reap(c);
-    stop_node1();
+    node1_stop();
 }
 
 static int
@@ -437,7 +372,7 @@ test_link_cut_under_load(void)
     CHECK(ra >= 0 && ra <= 250 && rb >= 0 && rb <= 250); /* no hang, no error */
     CHECK(served > 0);
     printf("  served %ld replies, %ld refused at the cut\n", served, refused);
-    stop_node1();
+    node1_stop();
 }
 
 /* The decoder rejects garbage and never reads past the header. */
@@ -497,22 +432,11 @@ test_sha256_vectors(void)
 int
 main(int argc, char **argv)
 {
-    base_port = 20000 + (int)(getpid() % 20000) * 2;
-    snprintf(secret_path, sizeof(secret_path), "/dev/shm/dvs-rtest-secret-%d", (int)getpid());
+    two_nodes_init();
     snprintf(bad_secret_path, sizeof(bad_secret_path), "/dev/shm/dvs-rtest-bad-%d", (int)getpid());
-    FILE *f = fopen(secret_path, "w");
-    fputs("correct horse battery staple 42", f);
-    fclose(f);
-    f = fopen(bad_secret_path, "w");
+    FILE *f = fopen(bad_secret_path, "w");
     fputs("an entirely different secret!!!", f);
     fclose(f);
-    snprintf(port0, sizeof(port0), "127.0.0.1:%d", base_port);
-    snprintf(port1, sizeof(port1), "127.0.0.1:%d", base_port + 1);
-    snprintf(peer0, sizeof(peer0), "0=%s", port0);
-    snprintf(peer1, sizeof(peer1), "1=%s", port1);
-    const char *args[] = {"--dc", "0:dc0:64:8:16:0,1", "--listen", port0, "--peer",
-                          peer1, "--secret-file", secret_path, NULL};
-    memcpy(harness_dvsd_args, args, sizeof(args));
     static const struct test tests[] = {
         {"remote send is a rendezvous", test_remote_send_is_a_rendezvous},
         {"remote sendrec and reply", test_remote_sendrec_and_reply},
@@ -526,7 +450,7 @@ main(int argc, char **argv)
         {"sha256 vectors", test_sha256_vectors},
     };
     int rc = test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
-    unlink(secret_path);
+    two_nodes_cleanup();
     unlink(bad_secret_path);
     return rc;
 }
