@@ -142,10 +142,8 @@ mnx_lclbind(int dcid, pid_t pid, int ep)
     return rc;
 }
 
-/* remote_check checks what rmtbind needs (bkupbind, in migrate.c, the
- * same): a running DC that spans nodeid, reachable through a proxy. */
-static int
-remote_check(struct dvst_table **tp, int dcid, int nodeid)
+int
+proc_remote_dc(int dcid, int nodeid, struct dvst_table **tp)
 {
     int rc = proc_dc(dcid, tp);
     if (rc < 0)
@@ -165,7 +163,7 @@ int
 mnx_rmtbind(int dcid, const char *name, int ep, int nodeid)
 {
     struct dvst_table *t;
-    int rc = remote_check(&t, dcid, nodeid);
+    int rc = proc_remote_dc(dcid, nodeid, &t);
     if (rc < 0)
         return rc;
     if (name && strlen(name) >= MAXPROCNAME)

@@ -293,17 +293,11 @@ int
 mnx_bkupbind(int dcid, pid_t pid, int ep, int nodeid)
 {
     struct dvst_table *t;
-    int rc = proc_dc(dcid, &t);
-    if (rc < 0)
-        return rc;
-    if (nodeid < 0 || nodeid >= NR_NODES || nodeid == t->dvs.d_nodeid)
-        return EMOLBADNODEID;
-    if (!(t->dcs[dcid].usr.dc_nodes & (1UL << nodeid)))
-        return EMOLNODCNODE;
     /* A backup shadows a primary on another node: without proxies to
      * that node there is nothing to back up. */
-    if (t->nodes[nodeid].n_proxies <= 0)
-        return EMOLNOPROXY;
+    int rc = proc_remote_dc(dcid, nodeid, &t);
+    if (rc < 0)
+        return rc;
     if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
         return EMOLBADPID;
     uint64_t start = dvst_starttime(pid);

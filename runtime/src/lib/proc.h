@@ -47,6 +47,10 @@ int proc_is_bound(void);
 /* proc_dc maps the node and checks that DC dcid exists and runs:
  * EMOLDVSINIT, EMOLBADDCID or EMOLDCNOTRUN otherwise. */
 int proc_dc(int dcid, struct dvst_table **t);
+/* proc_remote_dc is proc_dc plus what rmtbind and bkupbind need of the
+ * other node: another node of the DC (EMOLBADNODEID, EMOLNODCNODE),
+ * reachable through a proxy (EMOLNOPROXY). Defined in bind.c. */
+int proc_remote_dc(int dcid, int nodeid, struct dvst_table **t);
 
 /* proc_lookup resolves ep in dcid to its slot; SELF must already have been
  * replaced. Errors: EMOLENDPOINT for ANY/NONE, EMOLRANGE. The slot may be
