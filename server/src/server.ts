@@ -63,6 +63,8 @@ export class DvsServer {
   private settings: Settings = DEFAULT_SETTINGS;
   private readonly open = new Map<string, { text: string; version: number }>();
   private readonly dirty = new Set<string>();
+  /** Open documents reopened without a tree (Analyzer.reopen): built after publishing. */
+  private readonly needTree = new Set<string>();
   private flushScheduled = false;
   /** The workspace's crossVersion when diagnostics were last published. */
   private publishedCross = -1;
@@ -338,8 +340,12 @@ export class DvsServer {
     const lang = langOfPath(uri);
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
-    const state = this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
+    // A file indexed with this very text keeps its facts: the diagnostics need no parse,
+    // and its tree is built once they are sent (see schedule).
+    const reopened = this.analyzer.reopen({ uri, lang, text, version });
+    const state = reopened ?? this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
     this.ws.fileUpdated(state, prev);
+    if (reopened) this.needTree.add(uri);
     this.schedule(uri);
   }
 
@@ -426,17 +432,28 @@ export class DvsServer {
       const uris = [...this.dirty];
       this.dirty.clear();
       for (const u of uris) this.publish(u);
-      for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
       // Other files only need a re-check when something they can see changed.
       const cross = this.forceCross || this.ws.crossVersion !== this.publishedCross;
       this.forceCross = false;
       this.publishedCross = this.ws.crossVersion;
-      if (cross) {
-        // Only the project (dvs.json) of the changed files can see the change.
-        const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
-        setImmediate(() => this.republishAll(new Set(uris), projects));
-      }
+      // The JSON-RPC writer sends in a later turn of the event loop (setImmediate): what
+      // follows is queued behind it, so the diagnostics leave before this work starts.
+      setImmediate(() => {
+        for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
+        this.buildTrees();
+        if (cross) {
+          // Only the project (dvs.json) of the changed files can see the change.
+          const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
+          this.republishAll(new Set(uris), projects);
+        }
+      });
     });
+  }
+
+  /** Build the trees of reopened documents (see onDidOpen); an edit builds its own first. */
+  private buildTrees(): void {
+    for (const uri of this.needTree) if (this.open.has(uri)) this.analyzer.ensureTree(uri);
+    this.needTree.clear();
   }
 
   private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
