@@ -269,9 +269,15 @@ export class Workspace {
   private agreesWithWorkspace(state: DocState): boolean {
     for (const d of state.facts.defs) {
       if (d.implicit === undefined && !/^(0[xX][0-9a-fA-F]+|\d+)$/.test(d.value)) return false;
-      const others = this.defs(d.name).filter((o) => o.uri !== state.uri);
-      if (others.length === 0) return false;
-      if (others.some((o) => o.def.value !== d.value || o.def.implicit !== d.implicit)) return false;
+      // No filtered copy of the list: it holds one entry per file that repeats the
+      // header, and this runs for every file indexed (quadratic copying otherwise).
+      let other = false;
+      for (const o of this.defs(d.name)) {
+        if (o.uri === state.uri) continue;
+        if (o.def.value !== d.value || o.def.implicit !== d.implicit) return false;
+        other = true;
+      }
+      if (!other) return false;
     }
     return true;
   }

@@ -539,15 +539,22 @@ class Rules {
         const edges: Edge[] = [];
         for (const peer of this.ws.peers(this.s.uri)) {
           if (peer.facts.loops.length === 0) continue;
-          const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
-          own.forEach((v) => servers.add(v));
-          for (const call of this.ws.ipcCalls(peer)) {
-            // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
-            if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
-            const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
-            if (r.value === undefined || r.special || r.own) continue;
-            for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
-          }
+          // Per file, until names change: an edit resolves only the edited file's calls
+          // again, the project's edge list is a concatenation.
+          const out = this.ws.memo(peer, 'sendrecOut', () => {
+            const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
+            const list: Edge[] = [];
+            for (const call of this.ws.ipcCalls(peer)) {
+              // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
+              if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
+              const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
+              if (r.value === undefined || r.special || r.own) continue;
+              for (const from of own) if (from !== r.value) list.push({ from, to: r.value, uri: peer.uri, call });
+            }
+            return { own, edges: list };
+          });
+          out.own.forEach((v) => servers.add(v));
+          for (const e of out.edges) edges.push(e);
         }
         // Only edges into servers can close a cycle. Per call (the rule runs per unit),
         // and the first edge per (from, to) pair for the path search.
