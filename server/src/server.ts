@@ -53,6 +53,9 @@ import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
 
+/** Quiet time after which the trees of reopened documents are built (see scheduleTrees). */
+const TREE_IDLE_MS = 300;
+
 function isConfigUri(uri: string): boolean {
   return /(^|\/)dvs\.json$/.test(uri);
 }
@@ -65,6 +68,9 @@ export class DvsServer {
   private readonly dirty = new Set<string>();
   /** Open documents reopened without a tree (Analyzer.reopen): built after publishing. */
   private readonly needTree = new Set<string>();
+  private treeTimer: NodeJS.Timeout | undefined;
+  /** When the last document sync or publication was handled (performance.now()). */
+  private lastActivity = 0;
   private flushScheduled = false;
   /** The workspace's crossVersion when diagnostics were last published. */
   private publishedCross = -1;
@@ -363,6 +369,8 @@ export class DvsServer {
       return;
     }
     const prev = this.analyzer.get(uri)?.facts;
+    // Analyzer.edit builds a reopened document's tree itself if it is not built yet.
+    this.needTree.delete(uri);
     const state = this.analyzer.edit({ uri, changes: p.contentChanges, version });
     if (!state) return;
     doc.text = state.text;
@@ -423,6 +431,7 @@ export class DvsServer {
    * other files can see (constants, endpoints, message types, server loops).
    */
   private schedule(uri: string, crossFile = false): void {
+    this.lastActivity = performance.now();
     this.dirty.add(uri);
     if (crossFile) this.forceCross = true;
     if (this.flushScheduled) return;
@@ -440,7 +449,8 @@ export class DvsServer {
       // follows is queued behind it, so the diagnostics leave before this work starts.
       setImmediate(() => {
         for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
-        this.buildTrees();
+        this.lastActivity = performance.now();
+        this.scheduleTrees();
         if (cross) {
           // Only the project (dvs.json) of the changed files can see the change.
           const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
@@ -450,10 +460,31 @@ export class DvsServer {
     });
   }
 
-  /** Build the trees of reopened documents (see onDidOpen); an edit builds its own first. */
-  private buildTrees(): void {
-    for (const uri of this.needTree) if (this.open.has(uri)) this.analyzer.ensureTree(uri);
-    this.needTree.clear();
+  /**
+   * Build the trees of reopened documents (see onDidOpen) once the editor has sent
+   * nothing for TREE_IDLE_MS: the parse of a large file takes tens of milliseconds that
+   * an open or edit of another file should not wait for. The first edit of such a
+   * document builds its tree at once (Analyzer.edit); a document only read never needs one.
+   */
+  private scheduleTrees(): void {
+    if (this.treeTimer) clearTimeout(this.treeTimer);
+    this.treeTimer = undefined;
+    if (this.needTree.size === 0) return;
+    const fire = (): void => {
+      this.treeTimer = undefined;
+      // A long open or edit may still be on its way to being published (timers run before
+      // the publishing setImmediate): only a quiet editor and an idle server count.
+      const quiet = performance.now() - this.lastActivity;
+      if (this.flushScheduled || quiet < TREE_IDLE_MS) {
+        this.treeTimer = setTimeout(fire, Math.max(1, TREE_IDLE_MS - quiet));
+        this.treeTimer.unref();
+        return;
+      }
+      for (const uri of this.needTree) if (this.open.has(uri)) this.analyzer.ensureTree(uri);
+      this.needTree.clear();
+    };
+    this.treeTimer = setTimeout(fire, TREE_IDLE_MS);
+    this.treeTimer.unref();
   }
 
   private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
