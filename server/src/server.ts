@@ -55,6 +55,8 @@ export const SERVER_NAME = 'dvs-language-server';
 
 /** Quiet time after which the trees of reopened documents are built (see scheduleTrees). */
 const TREE_IDLE_MS = 300;
+/** Quiet time after which the other files of a project are re-checked (see scheduleCross). */
+const CROSS_DELAY_MS = 60;
 
 function isConfigUri(uri: string): boolean {
   return /(^|\/)dvs\.json$/.test(uri);
@@ -69,6 +71,11 @@ export class DvsServer {
   /** Open documents reopened without a tree (Analyzer.reopen): built after publishing. */
   private readonly needTree = new Set<string>();
   private treeTimer: NodeJS.Timeout | undefined;
+  /** Projects whose other files wait for a re-check (see scheduleCross). */
+  private readonly crossProjects = new Set<ConfigState | undefined>();
+  private crossTimer: NodeJS.Timeout | undefined;
+  /** Per published uri: the workspace's crossVersion its diagnostics were computed at. */
+  private readonly publishedAt = new Map<string, number>();
   /** When the last document sync or publication was handled (performance.now()). */
   private lastActivity = 0;
   private flushScheduled = false;
@@ -382,6 +389,7 @@ export class DvsServer {
   private onDidClose(p: DidCloseTextDocumentParams): void {
     const uri = p.textDocument.uri;
     this.open.delete(uri);
+    this.publishedAt.delete(uri);
     this.analyzer.release(uri);
     // The file stays in the index with its on-disk content.
     try {
@@ -453,11 +461,36 @@ export class DvsServer {
         this.scheduleTrees();
         if (cross) {
           // Only the project (dvs.json) of the changed files can see the change.
-          const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
-          this.republishAll(new Set(uris), projects);
+          for (const u of uris) this.crossProjects.add(this.ws.configs.get(u) ?? this.ws.configFor(u));
+          this.scheduleCross();
         }
       });
     });
+  }
+
+  /**
+   * Re-check the other files of the changed projects once the editor has been quiet for
+   * CROSS_DELAY_MS: while the user types, each keystroke gets its own file's diagnostics
+   * at once, and the other open files (a 10k-line file takes 10-20 ms) are re-checked
+   * once, at the pause, instead of delaying the next keystroke. Files whose diagnostics
+   * were computed after the last cross-file change are up to date and skipped.
+   */
+  private scheduleCross(): void {
+    if (this.crossTimer) clearTimeout(this.crossTimer);
+    const fire = (): void => {
+      this.crossTimer = undefined;
+      const quiet = performance.now() - this.lastActivity;
+      if (this.flushScheduled || quiet < CROSS_DELAY_MS) {
+        this.crossTimer = setTimeout(fire, Math.max(1, CROSS_DELAY_MS - quiet));
+        return;
+      }
+      const projects = new Set(this.crossProjects);
+      this.crossProjects.clear();
+      const current = new Set<string>();
+      for (const [uri, v] of this.publishedAt) if (v === this.ws.crossVersion) current.add(uri);
+      this.republishAll(current, projects);
+    };
+    this.crossTimer = setTimeout(fire, CROSS_DELAY_MS);
   }
 
   /**
@@ -508,6 +541,7 @@ export class DvsServer {
       this.connection.console.error(`diagnostics of ${uri} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
     const version = this.open.get(uri)?.version;
+    this.publishedAt.set(uri, this.ws.crossVersion);
     void this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) });
   }
 
