@@ -243,7 +243,9 @@ Notes:
 - Diagnostics are cached per unit as well: local rules until names or the file's own
   endpoints change, project-wide rules (DVS005, DVS009, DVS012) until some file changes
   what other files can see of it (its cross-file signature) or the units move. An edit
-  re-checks the edited function only.
+  re-checks the edited function only; when it changes what other files see, the other
+  open files are re-checked once the editor has been quiet for 60 ms, not between two
+  keystrokes.
 - Start-up indexing runs on the main thread on machines with fewer than 4 cores; with
   more, files beyond 200 are indexed on threads (\`dvs.index.workers\`).
 - Profile the server under this benchmark with
