@@ -94,15 +94,19 @@ function collectFindings(ws: Workspace, s: DocState): Finding[] {
   const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
   const out: Finding[] = [];
   for (const u of s.units) {
+    // One Rules per unit for both kinds of rules (a first check of a file misses both).
+    let rules: Rules | undefined;
     let hit = unitFindings.get(u.facts);
     if (!hit || hit.ctx !== ctx) {
-      hit = { ctx, findings: new Rules(ws, s, u.facts, whole.file).runLocal() };
+      rules = new Rules(ws, s, u.facts, whole.file);
+      hit = { ctx, findings: rules.runLocal() };
       unitFindings.set(u.facts, hit);
     }
     out.push(...hit.findings);
     let phit = unitProjectFindings.get(u.facts);
     if (!phit || phit.ctx !== projectCtx) {
-      phit = { ctx: projectCtx, findings: new Rules(ws, s, u.facts, whole.file).runProject() };
+      rules ??= new Rules(ws, s, u.facts, whole.file);
+      phit = { ctx: projectCtx, findings: rules.runProject() };
       unitProjectFindings.set(u.facts, phit);
     }
     out.push(...phit.findings);
@@ -529,6 +533,8 @@ class Rules {
   // DVS012 ------------------------------------------------------------------------------
   private sendrecCycles(): void {
     if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
+    // Only this unit's sendrec calls can be reported: without one, skip the project's edges.
+    if (!this.calls.some((c) => c.kind === 'sendrec')) return;
     type Edge = { from: number; to: number; uri: string; call: CallFact };
     // The project's blocking sendrec edges between servers, built once per change of any file.
     const { byCall, next } = this.ws.memo(
