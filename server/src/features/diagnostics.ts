@@ -810,7 +810,10 @@ export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { 
     if (c.range.o >= at.range.o || c.range.o <= bestO) continue;
     if (c.kind === 'receive' || c.kind === 'rcvrqst') consider(c.range.o, undefined);
     if (c.kind === 'sendrec') {
-      const sent = s.lang === 'c' ? typeAt(ws, s, v, c, c.caseLabel) : (c.msgPairs?.find((p) => p.key === 'type')?.value ?? typeAt(ws, s, c.msgVar, c, c.caseLabel));
+      // What the sendrec sent (cached per call: every later access to the variable asks).
+      // callType is this very expression: in C the call's target is its msgVar, and in
+      // TypeScript a call has msgPairs (an object literal) or msgVar, never both.
+      const sent = callType(ws, s, c);
       const decl = sent ? ws.messageType(sent, s.uri) : undefined;
       consider(c.range.o, decl?.reply);
     }
