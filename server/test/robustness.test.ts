@@ -68,12 +68,15 @@ test('broken and half-typed files get diagnostics and answers, not a crash', asy
   }
 });
 
-test('edits above a function shift its findings (facts reused across edits stay correct)', async () => {
+for (const idle of [false, true]) test(`edits above a function shift its findings (facts reused across edits stay correct)${idle ? ', tree built while idle' : ''}`, async () => {
   const dir = path.join(FIXTURES, 'dvs004-server-loop-without-reply');
   const file = path.join(dir, 'server.c');
   const client = await Client.start(dir);
   try {
+    // The file was indexed at start-up: the open reuses its facts without a parse, and its
+    // tree is built either by the first edit or, after a quiet moment, by the server.
     const before = summary(await client.open(file));
+    if (idle) await new Promise((r) => setTimeout(r, 600));
     const after = summary((await client.change(file, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '/* one */\n/* two */\n\n' }])) ?? []);
     const shifted = before.map((s) => s.replace(/^(\d+):(\d+)-(\d+):/, (_m, a: string, b: string, c: string) => `${Number(a) + 3}:${b}-${Number(c) + 3}:`)).sort();
     assert.deepEqual(after, shifted);
