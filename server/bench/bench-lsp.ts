@@ -174,6 +174,18 @@ async function main(): Promise<void> {
     }
     const editCpu = (cpuMs(client.child.pid) - cpu) / EDITS;
     rows.push([`one-character edit → new diagnostics (${EDITS} edits), p50 / p95`, `< ${TARGETS.editMs} ms`, `${ms(percentile(times, 50))} / ${ms(percentile(times, 95))}`, `${editCpu.toFixed(1)} ms mean`]);
+    // The file opened first kept its indexed facts and has no tree yet (the server builds
+    // it when the editor is quiet, and the edits above never left it quiet): its first
+    // edit parses it in full. That cost is measured here so that it is not hidden.
+    {
+      const indexedFile = path.join(big, 'indexed.c');
+      const { l, i } = editable[0] as { l: string; i: number };
+      const col = l.indexOf('= ') + 2;
+      t = performance.now();
+      cpu = cpuMs(client.child.pid);
+      await client.change(indexedFile, [{ range: { start: { line: i, character: col }, end: { line: i, character: col + 1 } }, text: '7' }]);
+      rows.push([`first edit of the file indexed at start-up, right after the edits above → new diagnostics`, `< ${TARGETS.editMs} ms`, ms(performance.now() - t), `${cpuMs(client.child.pid) - cpu} ms`]);
+    }
     await client.stop();
 
     // 3: a workspace of generated files, indexed at start-up.
@@ -221,14 +233,19 @@ Notes:
 - "server CPU time" is the user + system time the server process spent (from
   \`/proc/<pid>/stat\`, 10 ms resolution). When the load average is well above the
   number of cores, the wall-clock column mostly measures waiting for a CPU.
-- A file indexed at start-up keeps its facts per top-level unit, so opening it only
-  reparses; a file the server has not seen is queried and analysed in full.
+- A file indexed at start-up and opened with the same text keeps its facts and is
+  published without a parse; its tree (needed for incremental edits) is built once the
+  editor has been quiet for 300 ms, or by its first edit, whichever comes first (the
+  "first edit" row is that worst case). A file the server has not seen is parsed,
+  queried and analysed in full.
 - An edit is applied with \`tree.edit\` and an incremental reparse; only the top-level
   units whose text changed are queried again, the others keep their facts.
 - Diagnostics are cached per unit as well: local rules until names or the file's own
   endpoints change, project-wide rules (DVS005, DVS009, DVS012) until some file changes
   what other files can see of it (its cross-file signature) or the units move. An edit
-  re-checks the edited function only.
+  re-checks the edited function only; when it changes what other files see, the other
+  open files are re-checked once the editor has been quiet for 60 ms, not between two
+  keystrokes.
 - Start-up indexing runs on the main thread on machines with fewer than 4 cores; with
   more, files beyond 200 are indexed on threads (\`dvs.index.workers\`).
 - Profile the server under this benchmark with

@@ -90,10 +90,34 @@ export class Analyzer {
     return state;
   }
 
+  /**
+   * Open a file whose analysis is current (indexed at start-up, same text): its facts are
+   * kept and no tree is built, so diagnostics need no parse. The tree that incremental
+   * edits need is built later by `ensureTree` (the server does it once the diagnostics
+   * are sent) or by the first edit. Undefined when the file must be analysed.
+   */
+  reopen({ uri, lang, text, version }: { uri: string; lang: Lang; text: string; version: number }): DocState | undefined {
+    const prev = this.states.get(uri);
+    if (!prev || prev.tree || prev.lang !== lang || prev.text !== text) return undefined;
+    const state: DocState = { ...prev, version, reanalysed: 0 };
+    this.states.set(uri, state);
+    return state;
+  }
+
+  /** Parse a reopened document's text (see reopen); its facts do not change. */
+  ensureTree(uri: string): void {
+    const s = this.states.get(uri);
+    if (!s || s.tree) return;
+    const tree = this.grammars.parsers[s.lang].parse(s.text);
+    if (tree) s.tree = tree;
+  }
+
   /** Apply LSP content changes incrementally: `tree.edit` per change, then one reparse. */
   edit({ uri, changes, version }: { uri: string; changes: TextChange[]; version: number }): DocState | undefined {
     const prev = this.states.get(uri);
     if (!prev) return undefined;
+    // A reopened document whose tree is not built yet: build it now, then edit it.
+    if (changes.every((c) => c.range)) this.ensureTree(uri);
     if (!prev.tree || changes.some((c) => !c.range)) {
       const last = changes[changes.length - 1];
       const text = changes.reduce((t, c) => (c.range ? applyChange(t, c).text : c.text), prev.text);

@@ -53,6 +53,11 @@ import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
 
+/** Quiet time after which the trees of reopened documents are built (see scheduleTrees). */
+const TREE_IDLE_MS = 300;
+/** Quiet time after which the other files of a project are re-checked (see scheduleCross). */
+const CROSS_DELAY_MS = 60;
+
 function isConfigUri(uri: string): boolean {
   return /(^|\/)dvs\.json$/.test(uri);
 }
@@ -63,6 +68,16 @@ export class DvsServer {
   private settings: Settings = DEFAULT_SETTINGS;
   private readonly open = new Map<string, { text: string; version: number }>();
   private readonly dirty = new Set<string>();
+  /** Open documents reopened without a tree (Analyzer.reopen): built after publishing. */
+  private readonly needTree = new Set<string>();
+  private treeTimer: NodeJS.Timeout | undefined;
+  /** Projects whose other files wait for a re-check (see scheduleCross). */
+  private readonly crossProjects = new Set<ConfigState | undefined>();
+  private crossTimer: NodeJS.Timeout | undefined;
+  /** Per published uri: the workspace's crossVersion its diagnostics were computed at. */
+  private readonly publishedAt = new Map<string, number>();
+  /** When the last document sync or publication was handled (performance.now()). */
+  private lastActivity = 0;
   private flushScheduled = false;
   /** The workspace's crossVersion when diagnostics were last published. */
   private publishedCross = -1;
@@ -338,8 +353,12 @@ export class DvsServer {
     const lang = langOfPath(uri);
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
-    const state = this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
+    // A file indexed with this very text keeps its facts: the diagnostics need no parse,
+    // and its tree is built once they are sent (see schedule).
+    const reopened = this.analyzer.reopen({ uri, lang, text, version });
+    const state = reopened ?? this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
     this.ws.fileUpdated(state, prev);
+    if (reopened) this.needTree.add(uri);
     this.schedule(uri);
   }
 
@@ -357,6 +376,8 @@ export class DvsServer {
       return;
     }
     const prev = this.analyzer.get(uri)?.facts;
+    // Analyzer.edit builds a reopened document's tree itself if it is not built yet.
+    this.needTree.delete(uri);
     const state = this.analyzer.edit({ uri, changes: p.contentChanges, version });
     if (!state) return;
     doc.text = state.text;
@@ -368,6 +389,7 @@ export class DvsServer {
   private onDidClose(p: DidCloseTextDocumentParams): void {
     const uri = p.textDocument.uri;
     this.open.delete(uri);
+    this.publishedAt.delete(uri);
     this.analyzer.release(uri);
     // The file stays in the index with its on-disk content.
     try {
@@ -417,6 +439,7 @@ export class DvsServer {
    * other files can see (constants, endpoints, message types, server loops).
    */
   private schedule(uri: string, crossFile = false): void {
+    this.lastActivity = performance.now();
     this.dirty.add(uri);
     if (crossFile) this.forceCross = true;
     if (this.flushScheduled) return;
@@ -426,17 +449,75 @@ export class DvsServer {
       const uris = [...this.dirty];
       this.dirty.clear();
       for (const u of uris) this.publish(u);
-      for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
       // Other files only need a re-check when something they can see changed.
       const cross = this.forceCross || this.ws.crossVersion !== this.publishedCross;
       this.forceCross = false;
       this.publishedCross = this.ws.crossVersion;
-      if (cross) {
-        // Only the project (dvs.json) of the changed files can see the change.
-        const projects = new Set(uris.map((u) => this.ws.configs.get(u) ?? this.ws.configFor(u)));
-        setImmediate(() => this.republishAll(new Set(uris), projects));
-      }
+      // The JSON-RPC writer sends in a later turn of the event loop (setImmediate): what
+      // follows is queued behind it, so the diagnostics leave before this work starts.
+      setImmediate(() => {
+        for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
+        this.lastActivity = performance.now();
+        this.scheduleTrees();
+        if (cross) {
+          // Only the project (dvs.json) of the changed files can see the change.
+          for (const u of uris) this.crossProjects.add(this.ws.configs.get(u) ?? this.ws.configFor(u));
+          this.scheduleCross();
+        }
+      });
     });
+  }
+
+  /**
+   * Re-check the other files of the changed projects once the editor has been quiet for
+   * CROSS_DELAY_MS: while the user types, each keystroke gets its own file's diagnostics
+   * at once, and the other open files (a 10k-line file takes 10-20 ms) are re-checked
+   * once, at the pause, instead of delaying the next keystroke. Files whose diagnostics
+   * were computed after the last cross-file change are up to date and skipped.
+   */
+  private scheduleCross(): void {
+    if (this.crossTimer) clearTimeout(this.crossTimer);
+    const fire = (): void => {
+      this.crossTimer = undefined;
+      const quiet = performance.now() - this.lastActivity;
+      if (this.flushScheduled || quiet < CROSS_DELAY_MS) {
+        this.crossTimer = setTimeout(fire, Math.max(1, CROSS_DELAY_MS - quiet));
+        return;
+      }
+      const projects = new Set(this.crossProjects);
+      this.crossProjects.clear();
+      const current = new Set<string>();
+      for (const [uri, v] of this.publishedAt) if (v === this.ws.crossVersion) current.add(uri);
+      this.republishAll(current, projects);
+    };
+    this.crossTimer = setTimeout(fire, CROSS_DELAY_MS);
+  }
+
+  /**
+   * Build the trees of reopened documents (see onDidOpen) once the editor has sent
+   * nothing for TREE_IDLE_MS: the parse of a large file takes tens of milliseconds that
+   * an open or edit of another file should not wait for. The first edit of such a
+   * document builds its tree at once (Analyzer.edit); a document only read never needs one.
+   */
+  private scheduleTrees(): void {
+    if (this.treeTimer) clearTimeout(this.treeTimer);
+    this.treeTimer = undefined;
+    if (this.needTree.size === 0) return;
+    const fire = (): void => {
+      this.treeTimer = undefined;
+      // A long open or edit may still be on its way to being published (timers run before
+      // the publishing setImmediate): only a quiet editor and an idle server count.
+      const quiet = performance.now() - this.lastActivity;
+      if (this.flushScheduled || quiet < TREE_IDLE_MS) {
+        this.treeTimer = setTimeout(fire, Math.max(1, TREE_IDLE_MS - quiet));
+        this.treeTimer.unref();
+        return;
+      }
+      for (const uri of this.needTree) if (this.open.has(uri)) this.analyzer.ensureTree(uri);
+      this.needTree.clear();
+    };
+    this.treeTimer = setTimeout(fire, TREE_IDLE_MS);
+    this.treeTimer.unref();
   }
 
   private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
@@ -460,6 +541,7 @@ export class DvsServer {
       this.connection.console.error(`diagnostics of ${uri} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
     const version = this.open.get(uri)?.version;
+    this.publishedAt.set(uri, this.ws.crossVersion);
     void this.connection.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) });
   }
 

@@ -253,6 +253,7 @@ export class Workspace {
   defs(name: string): DefLocation[] {
     if (this.defsGen !== this.defsVersion) {
       this.defsByName = new Map();
+      this.defSummaries.clear();
       for (const s of this.analyzer.all()) {
         for (const d of s.facts.defs) {
           let list = this.defsByName.get(d.name);
@@ -269,11 +270,39 @@ export class Workspace {
   private agreesWithWorkspace(state: DocState): boolean {
     for (const d of state.facts.defs) {
       if (d.implicit === undefined && !/^(0[xX][0-9a-fA-F]+|\d+)$/.test(d.value)) return false;
-      const others = this.defs(d.name).filter((o) => o.uri !== state.uri);
-      if (others.length === 0) return false;
-      if (others.some((o) => o.def.value !== d.value || o.def.implicit !== d.implicit)) return false;
+      // The file's own definitions are in the list already (it is new to the index): all
+      // entries must agree with `d`, and some must come from other files.
+      const sum = this.defSummary(d.name);
+      if (!sum || !sum.uniform || sum.value !== d.value || sum.implicit !== d.implicit) return false;
+      let own = 0;
+      for (const x of state.facts.defs) if (x.name === d.name) own++;
+      if (sum.list.length <= own) return false;
     }
     return true;
+  }
+
+  private readonly defSummaries = new Map<string, { list: DefLocation[]; len: number; value: string; implicit: number | undefined; uniform: boolean }>();
+
+  /**
+   * Whether every definition of `name` has the same value, kept up to date as files are
+   * appended to its list (a list is only appended to until the table is rebuilt, which
+   * makes new arrays): each new file is compared in constant time, not with every file
+   * that shares the header (which was quadratic at start-up).
+   */
+  private defSummary(name: string): { list: DefLocation[]; value: string; implicit: number | undefined; uniform: boolean } | undefined {
+    const list = this.defs(name);
+    const first = list[0];
+    if (!first) return undefined;
+    let sum = this.defSummaries.get(name);
+    if (!sum || sum.list !== list) {
+      sum = { list, len: 0, value: first.def.value, implicit: first.def.implicit, uniform: true };
+      this.defSummaries.set(name, sum);
+    }
+    for (; sum.len < list.length; sum.len++) {
+      const o = list[sum.len] as DefLocation;
+      if (o.def.value !== sum.value || o.def.implicit !== sum.implicit) sum.uniform = false;
+    }
+    return sum;
   }
 
   /** Numeric value of a constant name, preferring the definition in the same file. */

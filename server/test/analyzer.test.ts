@@ -53,7 +53,12 @@ test('incremental analysis equals a fresh analysis after every random edit', asy
   for (const input of inputs) {
     const uri = `file:///inc/${checked}/${input.name.replace(/[^\w.]/g, '_')}`;
     let text = input.text;
-    inc.analyze({ uri, lang: input.lang, text, version: 1, keepTree: true });
+    // `inc` takes the path of a file indexed at start-up and then opened: no tree until
+    // the first edit builds it (Analyzer.reopen / ensureTree).
+    inc.analyze({ uri, lang: input.lang, text, version: 0, keepTree: false });
+    const reopened = inc.reopen({ uri, lang: input.lang, text, version: 1 });
+    assert.ok(reopened && !reopened.tree, 'an indexed file with the same text is reopened without a parse');
+    assert.equal(inc.reopen({ uri, lang: input.lang, text: `${text} `, version: 1 }), undefined, 'another text is not reopened');
     walk.analyze({ uri, lang: input.lang, text, version: 1, keepTree: true });
     let clean = 0;
     for (let i = 0; i < 90; i++) {

@@ -68,12 +68,15 @@ test('broken and half-typed files get diagnostics and answers, not a crash', asy
   }
 });
 
-test('edits above a function shift its findings (facts reused across edits stay correct)', async () => {
+for (const idle of [false, true]) test(`edits above a function shift its findings (facts reused across edits stay correct)${idle ? ', tree built while idle' : ''}`, async () => {
   const dir = path.join(FIXTURES, 'dvs004-server-loop-without-reply');
   const file = path.join(dir, 'server.c');
   const client = await Client.start(dir);
   try {
+    // The file was indexed at start-up: the open reuses its facts without a parse, and its
+    // tree is built either by the first edit or, after a quiet moment, by the server.
     const before = summary(await client.open(file));
+    if (idle) await new Promise((r) => setTimeout(r, 600));
     const after = summary((await client.change(file, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '/* one */\n/* two */\n\n' }])) ?? []);
     const shifted = before.map((s) => s.replace(/^(\d+):(\d+)-(\d+):/, (_m, a: string, b: string, c: string) => `${Number(a) + 3}:${b}-${Number(c) + 3}:`)).sort();
     assert.deepEqual(after, shifted);
@@ -149,4 +152,46 @@ test('cli: --version, --help, and a clear error without --stdio', () => {
   const bad = spawnSync(process.execPath, [SERVER_CLI], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /expected --stdio/);
+});
+
+test('an edit that changes what other files see re-checks the other open files once typing pauses', async () => {
+  const os = await import('node:os');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `dvs-cross-${process.pid}-`));
+  try {
+    fs.writeFileSync(
+      path.join(root, 'dvs.json'),
+      JSON.stringify({
+        cluster: { name: 'cross' },
+        nodes: [{ id: 0, name: 'node0' }],
+        dcs: [{ id: 0, name: 'dc0', nodes: [0], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
+        endpoints: [{ name: 'KV_SERVER', number: 1, dc: 0, node: 0, server: true }, { name: 'CLIENT', number: 20, dc: 0, node: 0 }],
+      }),
+    );
+    const server = path.join(root, 'server.c');
+    const clientFile = path.join(root, 'client.c');
+    const serverText = '#define KV_SERVER 1\n#define KV_GET 1\n#define KV_DEL 3\nint main(void)\n{\n\tmessage m;\n\tif (mnx_bind(0, KV_SERVER) < 0) return 1;\n\tfor (;;) {\n\t\tif (mnx_receive(ANY, &m) < 0) continue;\n\t\tswitch (m.m_type) {\n\t\tcase KV_GET: break;\n\t\t}\n\t\tif (mnx_reply(m.m_source, &m) < 0) return 2;\n\t}\n}\n';
+    const clientText = '#define KV_SERVER 1\n#define KV_DEL 3\nint call(void)\n{\n\tmessage m;\n\tm.m_type = KV_DEL;\n\treturn mnx_sendrec(KV_SERVER, &m);\n}\n';
+    fs.writeFileSync(server, serverText);
+    fs.writeFileSync(clientFile, clientText);
+    const client = await Client.start(root);
+    try {
+      const codes = (d: Diagnostic[]): string[] => d.map((x) => String(x.code));
+      await client.open(server, serverText);
+      assert.ok(codes(await client.open(clientFile, clientText)).includes('DVS009'), 'KV_DEL is not handled by the server loop');
+      // Typing `case KV_DEL:` in the server loop, in bursts: the client file must be re-checked after the last one.
+      const line = serverText.split('\n').findIndex((l) => l.includes('case KV_GET'));
+      const recheck = client.nextDiagnostics(uriOf(clientFile), 1);
+      await client.change(server, [{ range: { start: { line, character: 2 }, end: { line, character: 2 } }, text: 'case KV_D' }]);
+      await client.change(server, [{ range: { start: { line, character: 11 }, end: { line, character: 11 } }, text: 'EL: ' }]);
+      await recheck;
+      // The re-check that follows the pause reflects the final text.
+      await new Promise((r) => setTimeout(r, 500));
+      const final = client.diagnostics.get(uriOf(clientFile))?.diagnostics ?? [];
+      assert.ok(!codes(final).includes('DVS009'), `client still reports DVS009 after the server handles KV_DEL: ${JSON.stringify(final)}`);
+    } finally {
+      await client.stop();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -94,15 +94,19 @@ function collectFindings(ws: Workspace, s: DocState): Finding[] {
   const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
   const out: Finding[] = [];
   for (const u of s.units) {
+    // One Rules per unit for both kinds of rules (a first check of a file misses both).
+    let rules: Rules | undefined;
     let hit = unitFindings.get(u.facts);
     if (!hit || hit.ctx !== ctx) {
-      hit = { ctx, findings: new Rules(ws, s, u.facts, whole.file).runLocal() };
+      rules = new Rules(ws, s, u.facts, whole.file);
+      hit = { ctx, findings: rules.runLocal() };
       unitFindings.set(u.facts, hit);
     }
     out.push(...hit.findings);
     let phit = unitProjectFindings.get(u.facts);
     if (!phit || phit.ctx !== projectCtx) {
-      phit = { ctx: projectCtx, findings: new Rules(ws, s, u.facts, whole.file).runProject() };
+      rules ??= new Rules(ws, s, u.facts, whole.file);
+      phit = { ctx: projectCtx, findings: rules.runProject() };
       unitProjectFindings.set(u.facts, phit);
     }
     out.push(...phit.findings);
@@ -529,6 +533,8 @@ class Rules {
   // DVS012 ------------------------------------------------------------------------------
   private sendrecCycles(): void {
     if (this.s.facts.loops.length === 0 || this.own.length === 0) return;
+    // Only this unit's sendrec calls can be reported: without one, skip the project's edges.
+    if (!this.calls.some((c) => c.kind === 'sendrec')) return;
     type Edge = { from: number; to: number; uri: string; call: CallFact };
     // The project's blocking sendrec edges between servers, built once per change of any file.
     const { byCall, next } = this.ws.memo(
@@ -539,15 +545,22 @@ class Rules {
         const edges: Edge[] = [];
         for (const peer of this.ws.peers(this.s.uri)) {
           if (peer.facts.loops.length === 0) continue;
-          const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
-          own.forEach((v) => servers.add(v));
-          for (const call of this.ws.ipcCalls(peer)) {
-            // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
-            if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
-            const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
-            if (r.value === undefined || r.special || r.own) continue;
-            for (const from of own) if (from !== r.value) edges.push({ from, to: r.value, uri: peer.uri, call });
-          }
+          // Per file, until names change: an edit resolves only the edited file's calls
+          // again, the project's edge list is a concatenation.
+          const out = this.ws.memo(peer, 'sendrecOut', () => {
+            const own = this.ws.ownEndpoints(peer).map((o) => o.value).filter((v): v is number => v !== undefined);
+            const list: Edge[] = [];
+            for (const call of this.ws.ipcCalls(peer)) {
+              // A timed sendrec (`_T`, `{ timeoutMs }`) cannot wait forever: it is the fix, not the bug.
+              if (call.kind !== 'sendrec' || !call.ep || isTimed(call)) continue;
+              const r = this.ws.endpoint(call.ep, peer.uri, peer.facts, call.scope);
+              if (r.value === undefined || r.special || r.own) continue;
+              for (const from of own) if (from !== r.value) list.push({ from, to: r.value, uri: peer.uri, call });
+            }
+            return { own, edges: list };
+          });
+          out.own.forEach((v) => servers.add(v));
+          for (const e of out.edges) edges.push(e);
         }
         // Only edges into servers can close a cycle. Per call (the rule runs per unit),
         // and the first edge per (from, to) pair for the path search.
@@ -797,7 +810,10 @@ export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { 
     if (c.range.o >= at.range.o || c.range.o <= bestO) continue;
     if (c.kind === 'receive' || c.kind === 'rcvrqst') consider(c.range.o, undefined);
     if (c.kind === 'sendrec') {
-      const sent = s.lang === 'c' ? typeAt(ws, s, v, c, c.caseLabel) : (c.msgPairs?.find((p) => p.key === 'type')?.value ?? typeAt(ws, s, c.msgVar, c, c.caseLabel));
+      // What the sendrec sent (cached per call: every later access to the variable asks).
+      // callType is this very expression: in C the call's target is its msgVar, and in
+      // TypeScript a call has msgPairs (an object literal) or msgVar, never both.
+      const sent = callType(ws, s, c);
       const decl = sent ? ws.messageType(sent, s.uri) : undefined;
       consider(c.range.o, decl?.reply);
     }

@@ -17,6 +17,23 @@ export interface CallSite {
   type?: string;
 }
 
+/**
+ * A send site whose message type is worked out when asked (callType caches it per call):
+ * DVS005 reads the types of other files' sites only, so opening a file does not type
+ * every send of its own just to build the project's map.
+ */
+class Site implements CallSite {
+  constructor(
+    private readonly ws: Workspace,
+    readonly state: DocState,
+    readonly call: CallFact,
+  ) {}
+
+  get type(): string | undefined {
+    return callType(this.ws, this.state, this.call);
+  }
+}
+
 /** Static senders to endpoint `value` (send, sendrec, notify) in the project of `uri`. */
 export function callSitesTo(ws: Workspace, value: number, uri: string): CallSite[] {
   const byDst = ws.memo(ws.configFor(uri) ?? ws, 'callSites', () => {
@@ -44,9 +61,8 @@ function fileCallSites(ws: Workspace, s: DocState): Map<number, CallSite[]> {
       if ((call.kind !== 'send' && call.kind !== 'sendrec' && call.kind !== 'notify') || !call.ep) continue;
       const r = ws.endpoint(call.ep, s.uri, s.facts, call.scope);
       if (r.value === undefined || r.special) continue;
-      const type = callType(ws, s, call);
       const list = map.get(r.value) ?? [];
-      list.push({ state: s, call, ...(type ? { type } : {}) });
+      list.push(new Site(ws, s, call));
       map.set(r.value, list);
     }
     return map;
