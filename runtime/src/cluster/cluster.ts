@@ -823,11 +823,12 @@ export class Cluster {
   /** Tells node `n` where every endpoint of another node lives (rmtbind). */
   private async declareRemoteEndpoints(n: NodeState): Promise<void> {
     for (const e of this.config.endpoints) {
-      if (e.node === n.id) continue;
+      const home = this.homeOf(e);
+      if (home === n.id) continue;
       const dc = this.config.dcs.find((d) => d.id === e.dc);
       if (!dc || !dc.nodes.includes(n.id)) continue;
-      await control.request(n.dir, `rmtbind ${e.dc} ${e.number} ${e.node} ${e.name.slice(0, 15)}`).catch((err: Error) => {
-        throw new Error(`rmtbind of ${e.name} (endpoint ${e.number}, node ${e.node}) on ${n.name} failed: ${err.message}`);
+      await control.request(n.dir, `rmtbind ${e.dc} ${e.number} ${home} ${e.name.slice(0, 15)}`).catch((err: Error) => {
+        throw new Error(`rmtbind of ${e.name} (endpoint ${e.number}, node ${home}) on ${n.name} failed: ${err.message}`);
       });
     }
   }
@@ -845,7 +846,9 @@ export class Cluster {
     const old = this.nodeState(id);
     const n = this.config.nodes.find((x) => x.id === id)!;
     const say = onProgress ?? (() => undefined);
-    const mine = this.config.endpoints.filter((e) => e.node === id);
+    // The endpoints placed on this node (dvs.json's node unless migrated). Standbys
+    // (backups) of other nodes' endpoints are not started again: run dvs up anew for them.
+    const mine = this.config.endpoints.filter((e) => this.homeOf(e) === id);
     const victims = new Map<number, string>();
     for (const p of this.state.programs) if (p.node === id && alive(p.pid, p.start)) victims.set(p.pid, p.start);
     if (alive(old.pid, old.start)) {
