@@ -13,15 +13,14 @@ import * as control from './control';
 import { runProgram } from './launch';
 import { isRunning, startNode, stopNode } from './node';
 import { buildDir, nodesRoot } from './paths';
+import { freshNodeDir } from './testing';
 
 const run = promisify(execFile);
 const DVS = path.join(__dirname, '..', 'cli', 'dvs.js');
 const KV = path.join(buildDir(), 'samples', 'kv');
 
 function freshDir(name: string): string {
-  const dir = path.join(nodesRoot(), `test-${name}-${process.pid}`);
-  fs.rmSync(dir, { recursive: true, force: true });
-  return dir;
+  return freshNodeDir('test', name);
 }
 
 test('startNode, info, ps and stopNode', async () => {

@@ -27,15 +27,14 @@ import {
   type TraceEvent,
 } from './trace';
 import { KV_PROTOCOL } from '../cli/trace-cmd';
+import { freshNodeDir } from './testing';
 
 const run = promisify(execFile);
 const DVS = path.join(__dirname, '..', 'cli', 'dvs.js');
 const KV = path.join(buildDir(), 'samples', 'kv');
 
 function freshDir(name: string): string {
-  const dir = path.join(nodesRoot(), `test-trace-${name}-${process.pid}`);
-  fs.rmSync(dir, { recursive: true, force: true });
-  return dir;
+  return freshNodeDir('test-trace', name);
 }
 
 function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {

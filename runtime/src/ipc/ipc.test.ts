@@ -12,13 +12,12 @@ import { test } from 'node:test';
 import { runProgram } from '../cluster/launch';
 import { startNode, stopNode } from '../cluster/node';
 import { nodesRoot } from '../cluster/paths';
+import { freshNodeDir } from '../cluster/testing';
 
 const SCENARIOS = path.join(__dirname, 'scenarios.js');
 
 function freshDir(name: string): string {
-  const dir = path.join(nodesRoot(), `ipc-${name}-${process.pid}`);
-  fs.rmSync(dir, { recursive: true, force: true });
-  return dir;
+  return freshNodeDir('ipc', name);
 }
 
 /** scenario runs one scenario; `wait` forces the async wait path (DVS_IPC_WAIT), else the default. Returns its output. */
