@@ -197,6 +197,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     const title = await row.getAttribute('title');
     log('  row:', title.split('\n')[0]);
     await row.click();
+    log('  clicked');
     const file = path.basename(title.split(':')[0]);
     await page.locator('.tabs-container .tab', { hasText: file }).waitFor();
     await shot('08-call-site');
