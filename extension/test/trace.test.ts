@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
 import type { TraceContext, TraceEvent } from '../src/model/events';
-import { Decoder, LatencyTracker, PauseBuffer, TraceModel, arrowKind, formatDuration } from '../src/model/trace';
+import { Decoder, LatencyTracker, NO_CALL_SITE, PauseBuffer, TraceModel, arrowKind, callSite, formatDuration } from '../src/model/trace';
 
 const ctx: TraceContext = {
   nodes: [
@@ -160,4 +160,16 @@ test('formats durations', () => {
   assert.equal(formatDuration(500), '500 ns');
   assert.equal(formatDuration(2500), '2.5 µs');
   assert.equal(formatDuration(3_000_000), '3.00 ms');
+});
+
+test('a call site is the recorded file and line; an event without one says why nothing opens', () => {
+  assert.deepEqual(callSite(ev({ file: 'kv_client.c', line: 40 })), { file: 'kv_client.c', line: 40 });
+  // A file without a (usable) line still opens, at the top of the file.
+  assert.deepEqual(callSite(ev({ file: 'kv_client.c' })), { file: 'kv_client.c', line: 1 });
+  assert.deepEqual(callSite(ev({ file: 'kv_client.c', line: 0 })), { file: 'kv_client.c', line: 1 });
+  // Remote deliveries, TypeScript endpoints, programs built without -DDVS_TRACE_CALLSITES.
+  assert.equal(callSite(ev({})), undefined);
+  assert.equal(callSite(ev({ file: '' })), undefined);
+  assert.match(NO_CALL_SITE, /No call site/);
+  assert.match(NO_CALL_SITE, /-DDVS_TRACE_CALLSITES/);
 });

@@ -79,6 +79,29 @@ export function arrowKind(op: string): ArrowKind {
   }
 }
 
+/** Where a trace event's call is in the source, as the runtime recorded it. */
+export interface CallSite {
+  file: string;
+  /** 1-based. */
+  line: number;
+}
+
+/**
+ * Why a clicked event opens nothing: said in the panel, because a click that does
+ * nothing looks like a broken panel. The runtime records a call site only for calls made
+ * on the event's own node by a C program built with -DDVS_TRACE_CALLSITES.
+ */
+export const NO_CALL_SITE =
+  'No call site recorded for this event, so there is no source line to open. Call sites come from C programs built with ' +
+  '-DDVS_TRACE_CALLSITES; messages from another node (the daemon delivers them), calls of TypeScript endpoints and ' +
+  'events of the daemon itself (migrations) carry none.';
+
+/** The event's call site, or undefined when the runtime recorded none. */
+export function callSite(e: TraceEvent): CallSite | undefined {
+  if (!e.file) return undefined;
+  return { file: e.file, line: e.line !== undefined && e.line > 0 ? e.line : 1 };
+}
+
 /** True for an event that failed (error/timeout ops, or a negative result). */
 export function isError(e: TraceEvent): boolean {
   return e.op === 'error' || e.op === 'timeout' || e.result < 0 || (e.err !== undefined && e.err !== '');

@@ -5,7 +5,7 @@
  * page only renders on an animation frame after something changed.
  */
 import type { TraceContext, TraceEvent } from '../model/events';
-import { PauseBuffer, TraceModel, formatDuration, laneKey, type Row, type TraceFilter } from '../model/trace';
+import { NO_CALL_SITE, PauseBuffer, TraceModel, callSite, formatDuration, laneKey, type Row, type TraceFilter } from '../model/trace';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 
@@ -259,10 +259,13 @@ function renderRow(r: Row, lanesCount: number): HTMLElement {
   const label = el('span', { className: 'label', textContent: r.label });
   label.style.left = `${TIME_W + Math.min(x1, x2) + 6}px`;
   row.append(label);
-  if (e.file) row.title = `${e.file}:${e.line ?? 1} — click to open`;
+  const site = callSite(e);
+  row.title = site ? `${site.file}:${site.line} — click to open` : 'no call site recorded — click for details';
   row.onclick = () => {
     select(r.row, false);
-    if (e.file) vscode.postMessage({ type: 'open', file: e.file, line: e.line ?? 1 });
+    if (site) vscode.postMessage({ type: 'open', file: site.file, line: site.line });
+    // Selecting alone would look like the click was lost: say why nothing opens.
+    else details.append(el('div', { id: 'no-call-site', className: 'note', textContent: NO_CALL_SITE }));
   };
   return row;
 }
