@@ -102,6 +102,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   const ourDvsd = () => pgrep(['-f', 'dvsd .*/kv-e2e/']);
   let ours = [];
   let traceLive = false;
+  let openedFile; // the call site's file, opened by the call-site step
 
   await step('workbench loads the samples workspace', async () => {
     await page.goto(`${baseUrl}/?folder=${encodeURIComponent(folder)}`);
@@ -200,13 +201,15 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   });
   // The editor opened in the trace's group, so the trace page is gone (it is not kept
   // alive when hidden, and waiting on its frame would only time out): show it again,
-  // then clear the search and follow again.
+  // clear the search and follow again, then bring the editor back, so the next steps run
+  // with the trace hidden as before (a live trace page keeps the browser busy).
   async function resetTrace() {
     try {
       await page.locator('.tabs-container .tab', { hasText: 'DVS Message Trace' }).first().click({ timeout: 5000 });
       await trace().locator('#search').fill('', { timeout: 10000 });
       const follow = trace().locator('#pause', { hasText: 'Follow' });
       if (await follow.isVisible()) await follow.click({ timeout: 3000 });
+      if (openedFile) await page.locator('.tabs-container .tab', { hasText: openedFile }).first().click({ timeout: 5000 });
     } catch (e) {
       log('  could not reset the trace panel:', e.message.split('\n')[0]);
     }
@@ -227,6 +230,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     await row.click();
     const clicked = Date.now();
     const file = path.basename(title.split(':')[0]);
+    openedFile = file;
     // It opens in well under a second; 10 s is generous on a loaded machine and still
     // catches an open that waits on something (this step once took 34 s, all of it in a
     // cleanup that waited on the trace page hidden by the editor, see resetTrace).
