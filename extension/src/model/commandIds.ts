@@ -24,4 +24,4 @@ export const COMMANDS = [
 export type CommandId = (typeof COMMANDS)[number];
 
 /** Setting keys (all under `dvs.`); the manifest test compares them with package.json. */
-export const SETTINGS = ['dvs.configFile', 'dvs.runtimePath', 'dvs.trace.maxEvents', 'dvs.trace.openOnStart', 'dvs.server.trace'] as const;
+export const SETTINGS = ['dvs.configFile', 'dvs.runtimePath', 'dvs.trace.maxEvents', 'dvs.trace.openOnStart', 'dvs.trace.server'] as const;
