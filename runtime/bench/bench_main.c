@@ -324,36 +324,48 @@ static int lat_client_main(struct bench_ctx *c)
     return 0;
 }
 
-static void run_latency(int ti, int cross)
+/* latency_rep runs one repetition of transport ti (cross: peer on the other
+ * CPU) into its cell; 0 on success. A failure marks the cell failed. */
+static int latency_rep(int ti, int cross)
 {
     const struct transport *t = transports[ti];
     struct lat_cell *cell = &lat[ti][cross];
+    if (cell->st == ST_FAIL)
+        return -1;
     int scpu = cross ? cpu_b : cpu_a;
     char what[96];
     snprintf(what, sizeof what, "%s cpu%d/cpu%d", t->name, cpu_a, scpu);
     cur_tr = t;
-    for (int r = 0; r < opt.reps; r++) {
-        struct bench_ctx c = {.shared = case_shared, .server_cpu = scpu, .client_cpu = cpu_a,
-                              .spin_ns = SPIN_NS};
-        memset(case_shared, 0, BENCH_SHARED_SIZE);
-        memset(client_out, 0, sizeof *client_out);
-        if (t->setup && t->setup(&c)) {
-            cell->st = ST_FAIL;
-            cell->why = "setup failed";
-            failures++;
-            return;
-        }
-        int rc = run_pair(&c, what, lat_server_init, lat_server_main, lat_client_main);
-        if (t->teardown)
-            t->teardown(&c);
-        if (rc || client_out->n == 0) {
-            cell->st = ST_FAIL;
-            cell->why = "crashed or hung, see stderr";
-            failures++;
-            return;
-        }
-        cell->rep[cell->nreps++] = *client_out;
+    struct bench_ctx c = {.shared = case_shared, .server_cpu = scpu, .client_cpu = cpu_a,
+                          .spin_ns = SPIN_NS};
+    memset(case_shared, 0, BENCH_SHARED_SIZE);
+    memset(client_out, 0, sizeof *client_out);
+    if (t->setup && t->setup(&c)) {
+        cell->st = ST_FAIL;
+        cell->why = "setup failed";
+        failures++;
+        return -1;
     }
+    int rc = run_pair(&c, what, lat_server_init, lat_server_main, lat_client_main);
+    if (t->teardown)
+        t->teardown(&c);
+    if (rc || client_out->n == 0) {
+        cell->st = ST_FAIL;
+        cell->why = "crashed or hung, see stderr";
+        failures++;
+        return -1;
+    }
+    cell->rep[cell->nreps++] = *client_out;
+    return 0;
+}
+
+/* latency_finish aggregates the repetitions of a cell (medians). */
+static void latency_finish(int ti, int cross)
+{
+    const struct transport *t = transports[ti];
+    struct lat_cell *cell = &lat[ti][cross];
+    if (cell->st == ST_FAIL)
+        return;
     double med[MAX_REPS], p99[MAX_REPS], p999[MAX_REPS];
     cell->lo_us = 1e300;
     cell->hi_us = 0;
@@ -373,6 +385,22 @@ static void run_latency(int ti, int cross)
     fprintf(stderr, "  %-12s %s  median %8.3f us  p99 %8.3f us  (reps %.3f..%.3f, n=%ld)\n", t->name,
             cross ? "2 CPUs" : "1 CPU ", cell->med_us, cell->p99_us, cell->lo_us, cell->hi_us,
             cell->rep[0].n);
+}
+
+/* run_latency measures transport ti; with a partner (>= 0) the repetitions
+ * of the two alternate (a, b, a, b, ...), so that a change of the machine's
+ * load during the run hits both rows alike: their ratio is what the trace
+ * target compares. */
+static void run_latency(int ti, int partner, int cross)
+{
+    for (int r = 0; r < opt.reps; r++) {
+        latency_rep(ti, cross);
+        if (partner >= 0)
+            latency_rep(partner, cross);
+    }
+    latency_finish(ti, cross);
+    if (partner >= 0)
+        latency_finish(partner, cross);
 }
 
 /* ---- Copy case ------------------------------------------------------------------ */
@@ -887,6 +915,7 @@ int main(int argc, char **argv)
         failures++;
     }
 
+    static int done_with_partner[N_TRANSPORTS];
     for (size_t i = 0; i < N_TRANSPORTS; i++) {
         const struct transport *t = transports[i];
         if (!selected(t->name, t->family))
@@ -899,12 +928,29 @@ int main(int argc, char **argv)
             }
             continue;
         }
-        run_latency((int)i, 0);
+        if (done_with_partner[i])
+            continue;
+        /* trace on vs off: measured as one interleaved pair (see run_latency) */
+        int partner = -1;
+        if (!strcmp(t->name, "ours")) {
+            int it = find_tr("ours-trace");
+            const struct transport *tt = transports[it];
+            if (selected(tt->name, tt->family) && !(tt->unavailable && tt->unavailable())) {
+                partner = it;
+                done_with_partner[it] = 1;
+            }
+        }
+        run_latency((int)i, partner, 0);
         if (cpu_b >= 0)
-            run_latency((int)i, 1);
+            run_latency((int)i, partner, 1);
         else {
-            lat[i][1].st = ST_SKIP;
-            lat[i][1].why = "1 CPU";
+            for (int k = 0; k < 2; k++) {
+                int x = k ? partner : (int)i;
+                if (x < 0)
+                    continue;
+                lat[x][1].st = ST_SKIP;
+                lat[x][1].why = "1 CPU";
+            }
         }
     }
     for (size_t i = 0; i < N_COPIERS; i++) {

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -38,7 +39,7 @@ set_tracing(int on)
 static uint64_t
 head(void)
 {
-    return atomic_load(&table()->trace.head);
+    return atomic_load(&table()->trace_head);
 }
 
 /* The peer: the lines of its calls travel in m1_i3 so the parent can
@@ -155,7 +156,7 @@ test_each_step_is_one_event(void)
     expect_site(req, line_req);
     e = expect(&k, n, DVST_OP_REPLY, SRV, SYS2, T_REQ + 100, OK);
     expect_site(e, l_reply1);
-    CHECK(e->reply_to == atomic_load(&req->seq));
+    CHECK(e->reply_to == req->seq);
     CHECK(e->pid == getpid());
     e = expect(&k, n, DVST_OP_NOTIFY, SYS2, SRV, NOTIFY_FROM(SYS2), OK);
     req = expect(&k, n, DVST_OP_SENDREC, SYS2, SRV, T_COPY, OK);
@@ -164,7 +165,7 @@ test_each_step_is_one_event(void)
     CHECK(e->bytes == 100);
     expect_site(e, l_copy);
     e = expect(&k, n, DVST_OP_REPLY, SRV, SYS2, T_COPY + 100, OK);
-    CHECK(e->reply_to == atomic_load(&req->seq));
+    CHECK(e->reply_to == req->seq);
     expect_site(e, l_reply2);
     e = expect(&k, n, DVST_OP_TIMEOUT, SRV, ANY, -1, EMOLTIMEDOUT);
     CHECK(e->call == DVST_CALL_RECEIVE_T);
@@ -177,7 +178,7 @@ test_each_step_is_one_event(void)
     e = expect(&k, n, DVST_OP_UNBIND, SYS2, NONE, -1, EMOLSRCDIED);
     CHECK(k == n);
     for (int i = 0; i < n; i++) {
-        CHECK(atomic_load(&evs[i].seq) == start + 1 + (uint64_t)i);
+        CHECK(evs[i].seq == start + 1 + (uint64_t)i);
         CHECK(evs[i].node == 0 && evs[i].dc == 0 && evs[i].ts > 0);
         if (i > 0) {
             CHECK(evs[i].lamport > evs[i - 1].lamport);
@@ -233,13 +234,47 @@ test_overrun_is_counted(void)
     CHECK(lost == (uint64_t)extra);
     CHECK(next == head());
     for (int i = 0; i < n; i++) {
-        CHECK(atomic_load(&all[i].seq) == start + (uint64_t)extra + 1 + (uint64_t)i);
+        CHECK(all[i].seq == start + (uint64_t)extra + 1 + (uint64_t)i);
         CHECK(all[i].op == DVST_OP_ERROR && all[i].result == EMOLDSTDIED);
         CHECK(all[i].dst == U3 && all[i].call == DVST_CALL_SEND);
+        CHECK(all[i].line > 0 && !strcmp(all[i].file, "trace_test.c"));
     }
     /* Nothing new: an empty read, no further loss. */
     n = dvst_trace_read(table(), next, all, 16, &next, &lost);
     CHECK(n == 0 && lost == (uint64_t)extra);
+}
+
+static uint64_t
+mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Records may carry raw TSC ticks (trace.h); readers must still get
+ * CLOCK_MONOTONIC nanoseconds, before and after dvsd refines the rate. */
+static void
+test_times_are_monotonic_ns(void)
+{
+    EXPECT_RC(mnx_bind(0, SRV), SRV);
+    set_tracing(1);
+    struct dvst_table *t = table();
+    message m = {0};
+    for (int round = 0; round < 2; round++) {
+        uint64_t start = head();
+        uint64_t before = mono_now();
+        EXPECT_RC(mnx_send(U3, &m), EMOLDSTDIED);
+        uint64_t after = mono_now();
+        struct dvst_trace_event e;
+        uint64_t next, lost = 0;
+        CHECK(dvst_trace_read(t, start, &e, 1, &next, &lost) == 1);
+        /* 200 us of slack: the rate is measured over 2 ms at creation */
+        CHECK(e.ts + 200000 >= before && e.ts <= after + 200000);
+        struct timespec pause = {0, 30 * 1000000};
+        nanosleep(&pause, NULL);
+        dvst_trace_calibrate(t);
+    }
 }
 
 static void
@@ -248,7 +283,7 @@ test_merge_clock(void)
     EXPECT_RC(mnx_bind(0, SRV), SRV);
     struct dvst_table *t = table();
     dvst_lock(t);
-    uint64_t now = t->trace.clock;
+    uint64_t now = t->trace_clock;
     CHECK(dvst_trace_merge_clock(t, now + 100) == now + 101);
     CHECK(dvst_trace_merge_clock(t, 3) == now + 102);
     dvst_unlock(t);
@@ -262,6 +297,7 @@ main(int argc, char **argv)
         {"off_records_nothing", test_off_records_nothing},
         {"overrun_is_counted", test_overrun_is_counted},
         {"merge_clock", test_merge_clock},
+        {"times_are_monotonic_ns", test_times_are_monotonic_ns},
     };
     return test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

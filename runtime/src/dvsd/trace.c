@@ -79,7 +79,7 @@ update(struct dvsd *d)
         }
         /* Whatever the ring holds from before was already drained or
          * belongs to no one: start from its head. */
-        cursor = atomic_load(&d->t->trace.head);
+        cursor = atomic_load(&d->t->trace_head);
         atomic_store(&d->t->trace.enabled, 1);
         arm(1);
         log_msg("trace: recording on");
@@ -220,6 +220,8 @@ drain(struct dvsd *d)
     if (draining)
         return;
     draining = 1;
+    /* the TSC rate gets better with every tick: the span grows */
+    dvst_trace_calibrate(d->t);
     struct buf line = {0};
     for (;;) {
         uint64_t next;
@@ -383,8 +385,9 @@ trace_request(struct dvsd *d, char **w, int n, struct buf *out)
     } else if ((!strcmp(w[0], "on") || !strcmp(w[0], "off")) && n == 1) {
         always = w[0][1] == 'n';
         update(d);
-        buf_printf(out, "{\"ok\":true,\"recording\":%s}",
-                   atomic_load(&d->t->trace.enabled) ? "true" : "false");
+        buf_printf(out, "{\"ok\":true,\"recording\":%s,\"clock\":\"%s\"}",
+                   atomic_load(&d->t->trace.enabled) ? "true" : "false",
+                   d->t->trace.tsc ? "tsc" : "monotonic");
     } else {
         reply_error(out, EMOLBADREQUEST, "bad trace request '%.64s': %s",
                       w[0], usage);

@@ -43,6 +43,20 @@ dvsi_deliver(struct dvst_slot *dst, const message *m, int src_ep)
     dvst_wake(dst);
 }
 
+/* TRACE_DELIVERY delivers m from me (endpoint ep) to dst, recorded in the
+ * trace after the delivery rang dst (trace.h: dvst_trace_kind). */
+#define TRACE_DELIVERY(t, op, me, ep, dst, m)                             \
+    do {                                                                  \
+        int _op = 0;                                                      \
+        uint32_t _req = 0;                                                \
+        if (DVST_TRACING(t))                                              \
+            _op = dvst_trace_kind((op), (dst), (ep), &_req);              \
+        dvsi_deliver((dst), (m), (ep));                                   \
+        if (_op)                                                          \
+            dvst_trace_delivered((t), _op, _req, (me), (ep), (dst),       \
+                                 (m)->m_type, 0);                         \
+    } while (0)
+
 static void
 enqueue(struct dvst_table *t, struct dvst_slot *me, struct dvst_slot *dst,
         const message *m, uint32_t flags)
@@ -382,9 +396,7 @@ send_start(struct dvsi_call *c, struct binding *xb, int dst_ep, message *m,
         return park(c, NULL, NULL);
     }
     if (dvsi_ready_for(dst, b->ep)) {
-        if (DVST_TRACING(t))
-            dvst_trace_msg(t, DVST_OP_SEND, me, b->ep, dst, m->m_type, 0);
-        dvsi_deliver(dst, m, b->ep);
+        TRACE_DELIVERY(t, DVST_OP_SEND, me, b->ep, dst, m);
         me->lclsent++;
         goto out;
     }
@@ -487,9 +499,7 @@ sendrec_start(struct dvsi_call *c, struct binding *xb, int dst_ep,
     }
     uint32_t flags = RECEIVING;
     if (dvsi_ready_for(dst, b->ep)) {
-        if (DVST_TRACING(t))
-            dvst_trace_msg(t, DVST_OP_SENDREC, me, b->ep, dst, m->m_type, 0);
-        dvsi_deliver(dst, m, b->ep);
+        TRACE_DELIVERY(t, DVST_OP_SENDREC, me, b->ep, dst, m);
         me->lclsent++;
     } else if (to_ms == TIMEOUT_NOWAIT) {
         rc = EMOLAGAIN;
@@ -548,9 +558,7 @@ reply_start(struct dvsi_call *c, struct binding *xb, int dst_ep, message *m)
         dvst_unlock(t);
         return park(c, NULL, NULL);
     }
-    if (DVST_TRACING(t))
-        dvst_trace_msg(t, DVST_OP_REPLY, me, b->ep, dst, m->m_type, 0);
-    dvsi_deliver(dst, m, b->ep);
+    TRACE_DELIVERY(t, DVST_OP_REPLY, me, b->ep, dst, m);
     me->lclsent++;
 out:
     dvst_unlock(t);

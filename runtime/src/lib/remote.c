@@ -94,7 +94,7 @@ dvsr_collect(struct dvst_table *t, struct px_out *out, int max)
             w->snode = me;
             w->dnode = s->px_node;
             w->seq = s->sendseq;
-            w->lamport = t->trace.clock;
+            w->lamport = t->trace_clock;
             if (remote) {
                 w->src = s->px_from;
                 w->dst = s->px_peer;

@@ -180,6 +180,7 @@ dvst_create(const char *path, int nodeid, const char *name)
     snprintf(t->nodes[nodeid].n_name, MAXPROCNAME, "%s", d->d_name);
     t->nodes[nodeid].n_flags = 0x2; /* ATTACHED */
     atomic_store(&t->daemon_pid, getpid());
+    dvst_trace_init(t);
     /* Readers check the magic last: a half-built table is never used. */
     atomic_thread_fence(memory_order_release);
     t->magic = DVST_MAGIC;

@@ -27,8 +27,10 @@
 #include "trace.h"
 
 #define DVST_MAGIC 0x31535644u /* "DVS1" */
-#define DVST_VERSION 4 /* 2: proxy work; 3: trace ring, slot call sites;
-                          4: migration, backups (bkup_nodes) */
+#define DVST_VERSION 5 /* 2: proxy work; 3: trace ring, slot call sites;
+                          4: migration, backups (bkup_nodes);
+                          5: 64-byte trace records, head and clock in the
+                             lock's line */
 #define DVST_SLOTS (NR_TASKS + NR_PROCS)
 #define DVST_NOTIFY_WORDS ((NR_TASKS + NR_SYS_PROCS + 63) / 64)
 
@@ -56,6 +58,10 @@ struct dvst_slot {
     uint32_t misc_flags;        /* (lock) p_misc_flags */
     int32_t rcode;              /* (lock) result handed to a woken owner */
     int32_t getfrom, sendto;    /* (lock) */
+    /* (lock) low 32 bits of the trace seq of this slot's last sendrec
+     * request, which its reply points back to (trace.h): here, because
+     * the replier reads it in the line it touches anyway. */
+    uint32_t trace_req;
     uint64_t sendseq;           /* (lock) FIFO position while SENDING */
     int32_t nqueued;            /* (lock) derived: senders queued to me */
     int32_t endpoint;           /* (lock) */
@@ -83,11 +89,9 @@ struct dvst_slot {
     int32_t vc_src, vc_dst;    /* (lock) remote vcopy parties */
     uint64_t vc_saddr, vc_daddr;
     uint32_t vc_bytes;
-    /* Trace (trace.h): the call site of a queued message, and the seq of
-     * this slot's last sendrec request, which its reply points back to. */
+    /* Trace (trace.h): the call site of a queued message. */
     char trace_file[DVST_TRACE_FILE]; /* (lock) */
     int32_t trace_line;        /* (lock) */
-    uint64_t trace_req;        /* (lock) */
     /* Primary/backup: the nodes that hold a standby of this endpoint
      * (bit n = node n), declared on every node (dvsd "backup"); on the
      * backup's own node the slot is REMOTE with MIS_RMTBACKUP and lpid is
@@ -101,9 +105,15 @@ struct dvst_dc {
 };
 
 struct dvst_table {
+    /* The first cache line is the lock's: every IPC call writes it, and
+     * the trace's head and Lamport clock, written under the lock by every
+     * recorded event, ride along instead of moving a line of their own
+     * between CPUs (trace.h). magic and version are only read at open. */
     uint32_t magic, version;
-    uint64_t size;            /* bytes mapped */
     pthread_mutex_t lock;     /* robust, process-shared */
+    _Atomic uint64_t trace_head; /* (lock) seq of the last trace record */
+    uint64_t trace_clock;     /* (lock) the node's Lamport clock */
+    uint64_t size;            /* bytes mapped */
     _Atomic uint32_t bind_seq; /* futex: bumped on every bind/unbind */
     _Atomic int32_t daemon_pid;
     _Atomic uint32_t px_armed; /* dvsd waits for work: ring its FIFO */

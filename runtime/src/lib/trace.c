@@ -6,6 +6,9 @@
 #define _GNU_SOURCE
 #include "trace.h"
 
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,70 +65,122 @@ copy_site(char dst[DVST_TRACE_FILE], const char *file)
     dst[n] = 0;
 }
 
-/* begin claims the next ring entry (lock held): its seq stays 0 until
- * commit, so a lock-free reader never takes a half-written entry. */
-static struct dvst_trace_event *
+_Static_assert(sizeof(struct dvst_trace_rec) == 64,
+               "a trace record is one cache line");
+_Static_assert(offsetof(struct dvst_slot, trace_req) < 64,
+               "a reply reads trace_req in the slot line it touches anyway");
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+static inline uint64_t tsc_now(void) { return __rdtsc(); }
+#else
+static inline uint64_t tsc_now(void) { return 0; }
+#endif
+
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* stamp is the time of a record: raw TSC ticks when the table says so. */
+static inline uint64_t
+stamp(const struct dvst_trace *tr)
+{
+    return tr->tsc ? tsc_now() : mono_ns();
+}
+
+/* begin claims the next ring record (lock held): its seq stays 0 until
+ * commit, so a lock-free reader never takes a half-written record. */
+static struct dvst_trace_rec *
 begin(struct dvst_table *t, uint64_t *seq)
 {
     struct dvst_trace *tr = &t->trace;
-    *seq = atomic_load_explicit(&tr->head, memory_order_relaxed) + 1;
-    struct dvst_trace_event *e = &tr->ev[*seq & (DVST_TRACE_EVENTS - 1)];
+    *seq = atomic_load_explicit(&t->trace_head, memory_order_relaxed) + 1;
+    struct dvst_trace_rec *e = &tr->ev[dvst_trace_index(*seq)];
     atomic_store_explicit(&e->seq, 0, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    e->ts = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    e->lamport = ++tr->clock;
-    e->node = t->dvs.d_nodeid;
+    e->ts = stamp(tr);
+    e->lamport = ++t->trace_clock;
     e->call = DVST_CALL_NONE;
-    e->reply_to = 0;
+    e->reply_gap = 0;
     return e;
 }
 
 static void
-commit(struct dvst_table *t, struct dvst_trace_event *e, uint64_t seq)
+commit(struct dvst_table *t, struct dvst_trace_rec *e, uint64_t seq)
 {
     atomic_store_explicit(&e->seq, seq, memory_order_release);
-    atomic_store_explicit(&t->trace.head, seq, memory_order_release);
+    atomic_store_explicit(&t->trace_head, seq, memory_order_release);
 }
 
-void
-dvst_trace_msg(struct dvst_table *t, int op, struct dvst_slot *from,
-               int src_ep, struct dvst_slot *dst, int m_type, int from_queue)
+/* set_site records the call site of this thread (line 0: none). */
+static void
+set_site(struct dvst_table *t, struct dvst_trace_rec *e, uint64_t seq)
 {
-    uint64_t reply_to = 0;
+    if (!dvst_site_file || dvst_site_line <= 0) {
+        e->line = 0;
+        return;
+    }
+    copy_site(t->trace.file_of[dvst_trace_index(seq)], dvst_site_file);
+    e->line = dvst_site_line;
+}
+
+int
+dvst_trace_kind(int op, const struct dvst_slot *dst, int src_ep,
+                uint32_t *reply_to)
+{
+    *reply_to = 0;
     if (op == DVST_OP_SEND || op == DVST_OP_REPLY) {
         uint32_t f = atomic_load_explicit(&dst->rts_flags, memory_order_relaxed);
         /* A server may answer a sendrec with a plain send: still a reply. */
         if ((dst->misc_flags & MIS_SENDREC) && dst->getfrom == src_ep &&
             (f & RECEIVING) && !(f & SENDING)) {
             op = DVST_OP_REPLY;
-            reply_to = dst->trace_req;
+            *reply_to = dst->trace_req;
         }
     }
+    return op;
+}
+
+void
+dvst_trace_msg(struct dvst_table *t, int op, struct dvst_slot *from,
+               int src_ep, struct dvst_slot *dst, int m_type, int from_queue)
+{
+    uint32_t reply_to;
+    op = dvst_trace_kind(op, dst, src_ep, &reply_to);
+    dvst_trace_delivered(t, op, reply_to, from, src_ep, dst, m_type, from_queue);
+}
+
+void
+dvst_trace_delivered(struct dvst_table *t, int op, uint32_t reply_to,
+                     struct dvst_slot *from, int src_ep, struct dvst_slot *dst,
+                     int m_type, int from_queue)
+{
     uint64_t seq;
-    struct dvst_trace_event *e = begin(t, &seq);
-    e->dc = dst->dcid;
-    e->op = (int16_t)op;
+    struct dvst_trace_rec *e = begin(t, &seq);
+    e->dc = (int16_t)dst->dcid;
+    e->op = (int8_t)op;
     e->src = src_ep;
     e->dst = dst->endpoint;
     e->type = m_type;
     e->bytes = (int32_t)sizeof(message);
     e->result = OK;
     e->pid = from->lpid;
-    e->reply_to = reply_to;
-    if (from_queue == 1) {
-        memcpy(e->file, from->trace_file, DVST_TRACE_FILE);
+    e->reply_gap = reply_to ? (uint32_t)seq - reply_to : 0;
+    if (from_queue == 1 && from->trace_line > 0) {
+        memcpy(t->trace.file_of[dvst_trace_index(seq)],
+               from->trace_file, DVST_TRACE_FILE);
         e->line = from->trace_line;
-    } else if (from_queue == 0 && dvst_site_file) {
-        copy_site(e->file, dvst_site_file);
-        e->line = dvst_site_line;
+    } else if (from_queue == 0) {
+        set_site(t, e, seq);
     } else {
-        e->file[0] = 0;
         e->line = 0;
     }
     if (op == DVST_OP_SENDREC)
-        from->trace_req = seq;
+        from->trace_req = (uint32_t)seq;
     commit(t, e, seq);
 }
 
@@ -141,17 +196,16 @@ dvst_trace_op(struct dvst_table *t, int op, int dc, int src, int dst,
               int bytes, int result, int pid)
 {
     uint64_t seq;
-    struct dvst_trace_event *e = begin(t, &seq);
-    e->dc = dc;
-    e->op = (int16_t)op;
+    struct dvst_trace_rec *e = begin(t, &seq);
+    e->dc = (int16_t)dc;
+    e->op = (int8_t)op;
     e->src = src;
     e->dst = dst;
     e->type = 0;
     e->bytes = bytes;
     e->result = result;
     e->pid = pid;
-    copy_site(e->file, dvst_site_file);
-    e->line = dvst_site_file ? dvst_site_line : 0;
+    set_site(t, e, seq);
     commit(t, e, seq);
 }
 
@@ -178,18 +232,17 @@ dvst_trace_fail_as(const struct binding *b, int call, int peer, int rc)
                                                     : DVST_OP_ERROR;
     dvst_lock(t);
     uint64_t seq;
-    struct dvst_trace_event *e = begin(t, &seq);
-    e->dc = dc;
-    e->op = (int16_t)op;
-    e->call = (int16_t)call;
+    struct dvst_trace_rec *e = begin(t, &seq);
+    e->dc = (int16_t)dc;
+    e->op = (int8_t)op;
+    e->call = (int8_t)call;
     e->src = self;
     e->dst = peer;
     e->type = 0;
     e->bytes = 0;
     e->result = rc;
     e->pid = (int32_t)getpid();
-    copy_site(e->file, dvst_site_file);
-    e->line = dvst_site_file ? dvst_site_line : 0;
+    set_site(t, e, seq);
     commit(t, e, seq);
     dvst_unlock(t);
     return rc;
@@ -198,10 +251,124 @@ dvst_trace_fail_as(const struct binding *b, int call, int peer, int rc)
 uint64_t
 dvst_trace_merge_clock(struct dvst_table *t, uint64_t remote)
 {
+    if (remote > t->trace_clock)
+        t->trace_clock = remote;
+    return ++t->trace_clock;
+}
+
+/* ---- Time source ----------------------------------------------------- */
+
+/* pair reads the TSC and CLOCK_MONOTONIC as close together as it can: the
+ * narrowest of a few TSC windows around a clock read. */
+static void
+pair(uint64_t *tsc, uint64_t *ns)
+{
+    uint64_t best = UINT64_MAX;
+    *tsc = *ns = 0;
+    for (int i = 0; i < 5; i++) {
+        uint64_t a = tsc_now(), n = mono_ns(), b = tsc_now();
+        if (b - a < best) {
+            best = b - a;
+            *tsc = a + (b - a) / 2;
+            *ns = n;
+        }
+    }
+}
+
+/* tsc_usable: the kernel keeps time with the TSC only when it found it
+ * invariant and synchronised across CPUs; then so can we. */
+static int
+tsc_usable(void)
+{
+#if defined(__x86_64__)
+    if (getenv("DVS_TRACE_CLOCK") && !strcmp(getenv("DVS_TRACE_CLOCK"), "monotonic"))
+        return 0;
+    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+    char cs[32] = "";
+    if (f) {
+        if (!fgets(cs, sizeof cs, f))
+            cs[0] = 0;
+        fclose(f);
+    }
+    return !strcmp(cs, "tsc\n");
+#else
+    return 0;
+#endif
+}
+
+static void
+cal_store(struct dvst_trace_cal *c, uint64_t tsc0, uint64_t ns0, uint64_t mult)
+{
+    uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);
+    atomic_store_explicit(&c->seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    c->tsc0 = tsc0;
+    c->ns0 = ns0;
+    c->mult = mult;
+    atomic_store_explicit(&c->seq, s + 2, memory_order_release);
+}
+
+static uint64_t
+rate(uint64_t dtsc, uint64_t dns)
+{
+    return dtsc ? (uint64_t)(((unsigned __int128)dns << 32) / dtsc) : 0;
+}
+
+void
+dvst_trace_init(struct dvst_table *t)
+{
     struct dvst_trace *tr = &t->trace;
-    if (remote > tr->clock)
-        tr->clock = remote;
-    return ++tr->clock;
+    struct dvst_trace_cal *c = &tr->cal;
+    tr->tsc = 0;
+    if (!tsc_usable())
+        return;
+    uint64_t t0, n0, t1, n1;
+    pair(&t0, &n0);
+    struct timespec two_ms = {0, 2000000};
+    nanosleep(&two_ms, NULL);
+    pair(&t1, &n1);
+    uint64_t m = rate(t1 - t0, n1 - n0);
+    if (!m || t1 <= t0)
+        return;
+    c->first_tsc = t0;
+    c->first_ns = n0;
+    cal_store(c, t1, n1, m);
+    tr->tsc = 1;
+}
+
+void
+dvst_trace_calibrate(struct dvst_table *t)
+{
+    struct dvst_trace_cal *c = &t->trace.cal;
+    if (!t->trace.tsc)
+        return;
+    uint64_t tn, nn;
+    pair(&tn, &nn);
+    if (tn <= c->first_tsc || nn <= c->first_ns)
+        return;
+    cal_store(c, tn, nn, rate(tn - c->first_tsc, nn - c->first_ns));
+}
+
+/* to_ns converts a record's time stamp (see dvst_trace_cal). */
+static uint64_t
+to_ns(struct dvst_table *t, uint64_t ts)
+{
+    struct dvst_trace_cal *c = &t->trace.cal;
+    if (!t->trace.tsc)
+        return ts;
+    uint64_t tsc0, ns0, mult;
+    uint32_t s;
+    do {
+        s = atomic_load_explicit(&c->seq, memory_order_acquire);
+        tsc0 = c->tsc0;
+        ns0 = c->ns0;
+        mult = c->mult;
+        atomic_thread_fence(memory_order_acquire);
+    } while ((s & 1) || s != atomic_load_explicit(&c->seq, memory_order_relaxed));
+    if (ts >= tsc0)
+        return ns0 + (uint64_t)(((unsigned __int128)(ts - tsc0) * mult) >> 32);
+    uint64_t back = (uint64_t)(((unsigned __int128)(tsc0 - ts) * mult) >> 32);
+    return back < ns0 ? ns0 - back : 0;
 }
 
 int
@@ -210,7 +377,7 @@ dvst_trace_read(struct dvst_table *t, uint64_t after,
                 uint64_t *lost)
 {
     struct dvst_trace *tr = &t->trace;
-    uint64_t head = atomic_load_explicit(&tr->head, memory_order_acquire);
+    uint64_t head = atomic_load_explicit(&t->trace_head, memory_order_acquire);
     int n = 0;
     if (head > after + DVST_TRACE_EVENTS) {
         /* The writers lapped us: those events are gone. */
@@ -219,19 +386,41 @@ dvst_trace_read(struct dvst_table *t, uint64_t after,
     }
     uint64_t s = after + 1;
     for (; s <= head && n < max; s++) {
-        struct dvst_trace_event *e = &tr->ev[s & (DVST_TRACE_EVENTS - 1)];
+        unsigned i = dvst_trace_index(s);
+        struct dvst_trace_rec *e = &tr->ev[i];
         if (atomic_load_explicit(&e->seq, memory_order_acquire) != s) {
             (*lost)++; /* being overwritten right now */
             continue;
         }
-        memcpy((char *)&out[n] + sizeof(e->seq), (char *)e + sizeof(e->seq),
-               sizeof(*e) - sizeof(e->seq));
+        struct dvst_trace_rec r;
+        memcpy((char *)&r + sizeof(r.seq), (char *)e + sizeof(e->seq),
+               sizeof(r) - sizeof(r.seq));
+        struct dvst_trace_event *o = &out[n];
+        if (r.line > 0)
+            memcpy(o->file, tr->file_of[i], DVST_TRACE_FILE);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s) {
             (*lost)++;
             continue;
         }
-        atomic_store_explicit(&out[n].seq, s, memory_order_relaxed);
+        o->seq = s;
+        o->ts = to_ns(t, r.ts);
+        o->lamport = r.lamport;
+        o->reply_to = r.reply_gap ? s - r.reply_gap : 0;
+        o->node = t->dvs.d_nodeid;
+        o->dc = r.dc;
+        o->op = r.op;
+        o->call = r.call;
+        o->src = r.src;
+        o->dst = r.dst;
+        o->type = r.type;
+        o->bytes = r.bytes;
+        o->result = r.result;
+        o->pid = r.pid;
+        o->line = r.line > 0 ? r.line : 0;
+        if (r.line <= 0)
+            o->file[0] = 0;
+        o->file[DVST_TRACE_FILE - 1] = 0;
         n++;
     }
     *next = s - 1;
