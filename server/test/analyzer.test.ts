@@ -11,7 +11,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { Analyzer, type TextChange } from '../src/analyzer';
+import { DEFAULT_SETTINGS } from '../src/config';
+import { computeDiagnostics } from '../src/features/diagnostics';
 import { loadGrammars, langOfPath } from '../src/parser';
+import { Workspace } from '../src/workspace';
+import * as path from 'node:path';
 import { FIXTURES, codeFiles } from './harness';
 
 const SNIPPETS = ['{', '}', '(', ')', '"', '/*', '*/', '//', '\n', ';', '#if 0\n', '#endif\n', '#ifdef X\n', 'case KV_GET:', 'continue;',
@@ -29,14 +33,49 @@ function position(text: string, offset: number): { line: number; character: numb
 }
 
 /** A C file of many small functions, like the benchmark's, with a server loop among them. */
-function generated(): string {
+function generated(functions = 40): string {
   let out = '#include <m3ipc.h>\n#define KV_SERVER 1\n#define LOG_SERVER 2\n\n';
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < functions; i++) {
     out += i % 7 === 3
       ? `int server_${i}(void)\n{\n\tmessage m;\n\tfor (;;) {\n\t\tif (mnx_receive(ANY, &m) < 0) continue;\n\t\tswitch (m.m_type) {\n\t\tcase 1: m.m1_i1 = ${i}; break;\n\t\t}\n\t\tif (mnx_reply(m.m_source, &m) < 0) return 2;\n\t}\n}\n\n`
       : `static int handler_${i}(message *mp)\n{\n\tmessage log;\n\tlog.m_type = 10;\n\tlog.m2_i1 = ${i};\n\treturn mnx_sendrec(LOG_SERVER, &log);\n}\n\n`;
   }
   return out;
+}
+
+/**
+ * A random edit of `text`: `valid` ones keep a valid text valid, like typing in a finished
+ * program (a digit replaced, a function inserted before another, a line removed); the
+ * others insert and delete braces, comments, strings and the like anywhere.
+ */
+function randomEdit(text: string, random: () => number, valid: boolean, i: number): { start: number; end: number; insert: string } {
+  let start: number;
+  let end: number;
+  let insert: string;
+  if (valid) {
+    const digits = [...text.matchAll(/\d/g)].map((m) => m.index as number);
+    const fns = [...text.matchAll(/^(static )?int /gm)].map((m) => m.index as number);
+    const kind = random();
+    if (kind < 0.5 && digits.length) {
+      start = digits[Math.floor(random() * digits.length)] as number;
+      end = start + 1;
+      insert = String(Math.floor(random() * 10));
+    } else if (kind < 0.8 && fns.length) {
+      start = end = fns[Math.floor(random() * fns.length)] as number;
+      insert = `int added_${i}(void)\n{\n\tmessage m;\n\tm.m_type = ${i};\n\treturn mnx_send(${i}, &m);\n}\n\n`;
+    } else {
+      const lines = [...text.matchAll(/^\t[^\n]*\n/gm)];
+      const l = lines[Math.floor(random() * lines.length)];
+      start = l?.index ?? 0;
+      end = start + (l?.[0].length ?? 0);
+      insert = '';
+    }
+  } else {
+    start = Math.floor(random() * (text.length + 1));
+    end = Math.min(text.length, start + (random() < 0.4 ? Math.floor(random() * 20) : 0));
+    insert = random() < 0.8 ? (SNIPPETS[Math.floor(random() * SNIPPETS.length)] as string) : '';
+  }
+  return { start, end, insert };
 }
 
 test('incremental analysis equals a fresh analysis after every random edit', async () => {
@@ -62,34 +101,7 @@ test('incremental analysis equals a fresh analysis after every random edit', asy
     walk.analyze({ uri, lang: input.lang, text, version: 1, keepTree: true });
     let clean = 0;
     for (let i = 0; i < 90; i++) {
-      let start: number;
-      let end: number;
-      let insert: string;
-      if (i < 30) {
-        // Edits that keep a valid text valid, like typing in a finished program: a digit
-        // replaced, a function inserted before another, a line removed.
-        const digits = [...text.matchAll(/\d/g)].map((m) => m.index as number);
-        const fns = [...text.matchAll(/^(static )?int /gm)].map((m) => m.index as number);
-        const kind = random();
-        if (kind < 0.5 && digits.length) {
-          start = digits[Math.floor(random() * digits.length)] as number;
-          end = start + 1;
-          insert = String(Math.floor(random() * 10));
-        } else if (kind < 0.8 && fns.length) {
-          start = end = fns[Math.floor(random() * fns.length)] as number;
-          insert = `int added_${i}(void)\n{\n\tmessage m;\n\tm.m_type = ${i};\n\treturn mnx_send(${i}, &m);\n}\n\n`;
-        } else {
-          const lines = [...text.matchAll(/^\t[^\n]*\n/gm)];
-          const l = lines[Math.floor(random() * lines.length)];
-          start = l?.index ?? 0;
-          end = start + (l?.[0].length ?? 0);
-          insert = '';
-        }
-      } else {
-        start = Math.floor(random() * (text.length + 1));
-        end = Math.min(text.length, start + (random() < 0.4 ? Math.floor(random() * 20) : 0));
-        insert = random() < 0.8 ? (SNIPPETS[Math.floor(random() * SNIPPETS.length)] as string) : '';
-      }
+      const { start, end, insert } = randomEdit(text, random, i < 30, i);
       const change: TextChange = { range: { start: position(text, start), end: position(text, end) }, text: insert };
       text = text.slice(0, start) + insert + text.slice(end);
       const a = inc.edit({ uri, changes: [change], version: i + 2 });
@@ -118,4 +130,90 @@ test('incremental analysis equals a fresh analysis after every random edit', asy
   assert.equal(walk.stats.mapped, 0);
   // Many edits keep a text parseable (the edits inside comments and strings at least).
   assert.ok(cleanTotal > 20, `only ${cleanTotal} edits left a clean text`);
+});
+
+/**
+ * A file indexed at start-up and then opened has no tree; the server parses it in slices
+ * between messages (Analyzer.stepTrees). Edits that arrive before the parse is done are
+ * analysed by parsing the edited unit alone, or finish the tree first. Here the parse is
+ * advanced by random small slices between random edits, the file is re-indexed and
+ * reopened whenever its tree is done, and after every edit the units, the facts and the
+ * diagnostics must be those of a fresh analysis of the same text (when it parses without
+ * errors; see above). When a tree is attached after such edits, its units must agree with
+ * the ones the edits produced (stepTrees reports any that did not).
+ */
+test('edits that arrive while a reopened file is parsed in the background give the diagnostics of a fresh analysis', async (t) => {
+  const grammars = await loadGrammars();
+  const bg = new Analyzer(grammars);
+  const fresh = new Analyzer(grammars);
+  const wsBg = new Workspace(bg);
+  const wsFresh = new Workspace(fresh);
+  const seed = Number(process.env['DVS_FUZZ_SEED'] ?? 777);
+  const random = rng(seed);
+  const inputs: { name: string; text: string; config?: string }[] = [{ name: 'generated.c', text: generated(100) }];
+  for (const f of codeFiles(FIXTURES).filter((x) => x.endsWith('.c'))) {
+    const cfg = path.join(path.dirname(f), 'dvs.json');
+    inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), ...(fs.existsSync(cfg) ? { config: fs.readFileSync(cfg, 'utf8') } : {}) });
+  }
+  const counts = { edits: 0, whileParsing: 0, compared: 0, findings: 0, reopened: 0 };
+  for (const [n, input] of inputs.entries()) {
+    const dir = `file:///bg/${n}`;
+    const uri = `${dir}/${path.basename(input.name)}`;
+    if (input.config) {
+      wsBg.setConfig(`${dir}/dvs.json`, input.config);
+      wsFresh.setConfig(`${dir}/dvs.json`, input.config);
+    }
+    let text = input.text;
+    let version = 0;
+    wsFresh.fileUpdated(fresh.analyze({ uri, lang: 'c', text, version, keepTree: false }), undefined);
+    for (let i = 0; i < 40; i++) {
+      if (!bg.get(uri) || bg.get(uri)?.tree) {
+        // Index the current text (no tree) and open it: its tree is to be parsed again.
+        const prev = bg.get(uri)?.facts;
+        bg.release(uri);
+        wsBg.fileUpdated(bg.analyze({ uri, lang: 'c', text, version, keepTree: false }), prev);
+        const reopened = bg.reopen({ uri, lang: 'c', text, version: ++version });
+        assert.ok(reopened && !reopened.tree);
+        counts.reopened++;
+      }
+      if (random() < 0.7) {
+        for (const { state, prev } of bg.stepTrees(random() * 0.5)) wsBg.fileUpdated(state, prev);
+        assert.equal(bg.get(uri)?.text, text);
+      }
+      if (bg.parsing === uri) counts.whileParsing++;
+      const { start, end, insert } = randomEdit(text, random, i < 30, i);
+      const change: TextChange = { range: { start: position(text, start), end: position(text, end) }, text: insert };
+      text = text.slice(0, start) + insert + text.slice(end);
+      const what = `${input.name}, edit ${i} (seed ${seed}): ${JSON.stringify(change)}`;
+      const prevBg = bg.get(uri)?.facts;
+      const a = bg.edit({ uri, changes: [change], version: ++version });
+      assert.ok(a, what);
+      assert.equal(a.text, text);
+      wsBg.fileUpdated(a, prevBg);
+      const prevFresh = fresh.get(uri)?.facts;
+      const b = fresh.analyze({ uri, lang: 'c', text, version, keepTree: true });
+      wsFresh.fileUpdated(b, prevFresh);
+      counts.edits++;
+      const clean = !b.tree?.rootNode.hasError;
+      fresh.release(uri);
+      if (!clean) continue;
+      const shape = (s: typeof a): unknown => s.units.map((u) => [u.key, u.o, u.end, u.row, u.col]);
+      assert.deepEqual(shape(a), shape(b), `units differ from a fresh analysis after ${what}`);
+      assert.deepEqual(a.facts, b.facts, `facts differ from a fresh analysis after ${what}`);
+      const dA = computeDiagnostics(wsBg, a, DEFAULT_SETTINGS);
+      const dB = computeDiagnostics(wsFresh, b, DEFAULT_SETTINGS);
+      assert.deepEqual(dA, dB, `diagnostics differ from a fresh analysis after ${what}`);
+      counts.compared++;
+      counts.findings += dA.length;
+    }
+    // Whatever is still pending: the tree must agree with the last edits.
+    while (bg.pendingTrees > 0) assert.deepEqual(bg.stepTrees(5).map((c) => c.state.uri), [], `${input.name}: the tree disagrees with the edits made without it`);
+    bg.remove(uri);
+    fresh.remove(uri);
+  }
+  t.diagnostic(`${JSON.stringify(counts)}, analysed alone: ${bg.stats.alone}`);
+  // The path under test is taken: edits while the parse is under way, analysed alone.
+  assert.ok(counts.whileParsing > 20, JSON.stringify(counts));
+  assert.ok(bg.stats.alone > 100, `only ${bg.stats.alone} edits analysed alone; ${JSON.stringify(counts)}`);
+  assert.ok(counts.compared > counts.edits / 2 && counts.findings > 0, JSON.stringify(counts));
 });

@@ -81,7 +81,8 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
 /**
  * In C every fact belongs to one function, so the rules run per top-level unit and their
  * findings are cached on the unit's facts: after an edit only the edited function is
- * re-checked. Local rules depend on the unit, the names and the file's own endpoints;
+ * re-checked. Local rules depend on the unit, the names, the file's own endpoints and
+ * where its binds are (DVS002 points at one);
  * project-wide rules (DVS005, DVS009, DVS012) also on what the project's files show each
  * other (the workspace's crossVersion) and, through their related locations, on where
  * the file's units are. TypeScript module code spans units, so TypeScript files are
@@ -90,7 +91,10 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
 function collectFindings(ws: Workspace, s: DocState): Finding[] {
   const whole = new Rules(ws, s, s.facts);
   if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
-  const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}`;
+  // DVS002 points at the bind of the file (in another unit, maybe): where the binds are is
+  // part of the local context, so that the pointer follows a bind that moved.
+  const bindsAt = whole.file.calls.filter((c) => c.kind === 'bind' && c.ep).map((c) => `${c.range.sr}:${c.range.sc}`).join();
+  const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}|${bindsAt}`;
   const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
   const out: Finding[] = [];
   for (const u of s.units) {
