@@ -330,7 +330,7 @@ export class Analyzer {
         col: u.col,
         o: u.o,
         end: u.o + unitText.length,
-        facts: rebase(extractUnit(node, 'c', this.grammars.queries.c), at, u.row, u.col, u.o),
+        facts: rebase(extractUnit(node, 'c', this.grammars.queries.c, undefined, unitText), at, u.row, u.col, u.o),
       };
       const units = old.slice(0, lo);
       units.push(entry);
@@ -432,7 +432,7 @@ export class Analyzer {
         facts = hit.row === s.row && hit.col === s.column && hit.o === o ? hit.facts : rebase(hit.facts, hit, s.row, s.column, o);
       } else {
         reanalysed++;
-        facts = extractUnit(node, lang, query);
+        facts = extractUnit(node, lang, query, undefined, text);
       }
       units.push({ key, row: s.row, col: s.column, o, end: o + t.length, facts });
     }
@@ -465,7 +465,7 @@ export class Analyzer {
         entry = { key, row: s.row, col: s.column, o: node.startIndex, end: node.startIndex + key.length - key.indexOf('\u0000') - 1, facts: hit.row === s.row && hit.col === s.column && hit.o === node.startIndex ? hit.facts : rebase(hit.facts, hit, s.row, s.column, node.startIndex) };
       } else {
         reanalysed++;
-        entry = { key, row: s.row, col: s.column, o: node.startIndex, end: node.startIndex + key.length - key.indexOf('\u0000') - 1, facts: extractUnit(node, lang, query, bucketed?.[i] ?? (bucketed ? [] : undefined)) };
+        entry = { key, row: s.row, col: s.column, o: node.startIndex, end: node.startIndex + key.length - key.indexOf('\u0000') - 1, facts: extractUnit(node, lang, query, bucketed?.[i] ?? (bucketed ? [] : undefined), text) };
       }
       cache.delete(key);
       units.push(entry);

@@ -56,7 +56,7 @@ export const SERVER_NAME = 'dvs-language-server';
 
 /**
  * Length of one slice of a background parse (see scheduleTrees): a message that arrives
- * meanwhile waits at most about two slices.
+ * meanwhile waits for the rest of the slice.
  */
 const TREE_SLICE_MS = 3;
 /** Quiet time after which the other files of a project are re-checked (see scheduleCross). */
@@ -524,7 +524,10 @@ export class DvsServer {
       }
       this.scheduleTrees();
     };
-    setImmediate(slice);
+    // Two turns of the event loop: a message read meanwhile (vscode-jsonrpc handles it in
+    // a setImmediate queued when it is read) then runs before the next slice, so it waits
+    // for at most the slice under way.
+    setImmediate(() => setImmediate(slice));
   }
 
   private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {
