@@ -114,6 +114,24 @@ function objectText(obj: Node, name: Node, src: string | undefined): string {
   return obj.text;
 }
 
+/** After a node: an assignment operator, `++`/`--`, or what could hide one (a comment, a directive, a line continuation). */
+const MAYBE_WRITE_AFTER = /\s*(?:[-+*/%&|^]?=(?!=)|<<=|>>=|\+\+|--|\/|#|\\)/y;
+
+/**
+ * The node `src[start, end)` is neither the left side of an assignment nor the operand of
+ * `++`/`--`, judged from the text around it: no such operator (nor a comment that could
+ * hide one) right after or before it. False when unsure; the tree decides then.
+ */
+function plainRead(src: string, start: number, end: number): boolean {
+  MAYBE_WRITE_AFTER.lastIndex = end;
+  if (MAYBE_WRITE_AFTER.test(src)) return false;
+  let i = start - 1;
+  while (i >= 0 && /\s/.test(src[i] as string)) i--;
+  const c = src.charCodeAt(i);
+  const c2 = src.charCodeAt(i - 1);
+  return !((c === 43 && c2 === 43) || (c === 45 && c2 === 45) || c === 47 || c === 35 || c === 92);
+}
+
 function argFact(n: Node, lang: Lang, type = n.type): ArgFact {
   const text = n.text;
   const base = { text, range: rng(n) };
@@ -287,7 +305,9 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
       // The C query matches every field access (see c-ipc.scm); TypeScript's filters itself.
       if (!FIELD_NAME[lang].test(fieldName)) continue;
       const obj = objectText(c.get('field.object') as Node, nameNode, src);
-      const parent = node.parent;
+      // Most accesses are reads; those need no parent (a costly call: tree-sitter finds a
+      // parent by descending from the root).
+      const parent = src !== undefined && plainRead(src, node.startIndex, nameNode.startIndex + fieldName.length) ? null : node.parent;
       const pt = parent?.type;
       let write = false;
       let value: string | undefined;

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { Analyzer, type TextChange } from '../src/analyzer';
+import { extractUnit } from '../src/extract';
 import { DEFAULT_SETTINGS } from '../src/config';
 import { computeDiagnostics } from '../src/features/diagnostics';
 import { loadGrammars, langOfPath } from '../src/parser';
@@ -216,4 +217,50 @@ test('edits that arrive while a reopened file is parsed in the background give t
   assert.ok(counts.whileParsing > 20, JSON.stringify(counts));
   assert.ok(bg.stats.alone > 100, `only ${bg.stats.alone} edits analysed alone; ${JSON.stringify(counts)}`);
   assert.ok(counts.compared > counts.edits / 2 && counts.findings > 0, JSON.stringify(counts));
+});
+
+/**
+ * Extraction reads identifiers, a field's object and whether a field is written from the
+ * source text when that is unambiguous (extract.ts: identText, objectText, plainRead),
+ * and from the tree otherwise. Both ways must give the same facts: checked on every
+ * fixture and on snippets made to defeat the shortcuts (comments next to operators,
+ * line continuations, `++`/`--`, non-ASCII names, chained and compound assignments).
+ */
+test('facts read from the source text equal the facts read from the tree', async () => {
+  const grammars = await loadGrammars();
+  const snippets = `#include <m3ipc.h>
+void f(message *mp, message m, int r) {
+  m.m_type = 3; m . m_type = 4; m.m_type /* c */ = 5; m /* c */ .m1_i1 = 6; m.m1_i1 // c
+    = 7;
+  m.m1_i2 \\
+    = 8;
+  ++m.m1_i3; m.m1_i3++; -- m.m2_i1; m.m2_i1 --; m.m2_i2 <<= 2; m.m2_i2 >>= 1; m.m2_i3 += 1; m.m2_l1 |= 4;
+  r = m.m1_i1 == 3; r = m.m1_i1 != 3; r = m.m1_i1 <= 3; r = m.m1_i1 >= 3; r = m.m1_i1 / 2; r = m.m1_i1 /2;
+  r = m.m1_i2 = 4; (*mp).m_type = 1; mp->m_type = 2; mp -> m1_i1 = 3; *m.m1_p1 = 0; (m.m1_i1) = 3;
+  for (m.m1_i1 = 0; m.m1_i1 < 3; m.m1_i1++) mnx_send(m.m_source, &m);
+  r = r ? m.m1_i1 : m.m2_i1; r = (int)m.m1_i1; r = sizeof m.m1_i1; r = -m.m1_i1; r = !m.m1_i1;
+  é.m_type = 1; mé.m_type = 2; m.m_type_x = 3; m.mé_i1 = 4; m\\u00e9.m_type = 5; m$.m_type = 6;
+  a.b.m1_i1 = 2; a[0].m1_i1 = 3; f(m).m1_i1 = 4; mnx_sendé(1, &m); mnx_send/* c */(1, &m); mnx_send (1, &m);
+#define X m.m_type = 9
+  r = mnx_sendrec(KV, &m); if (mnx_bind(0, 1) < 0) return; mnx_reply(m.m_source, &m);
+}
+`;
+  const inputs: { name: string; text: string; lang: 'c' | 'typescript' | 'tsx' }[] = [{ name: 'snippets.c', text: snippets, lang: 'c' }];
+  for (const f of codeFiles(FIXTURES)) inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), lang: langOfPath(f) ?? 'c' });
+  let fields = 0;
+  for (const input of inputs) {
+    const tree = grammars.parsers[input.lang].parse(input.text);
+    assert.ok(tree);
+    try {
+      for (const unit of tree.rootNode.namedChildren) {
+        const fromText = extractUnit(unit, input.lang, grammars.queries[input.lang], undefined, input.text);
+        const fromTree = extractUnit(unit, input.lang, grammars.queries[input.lang]);
+        assert.deepEqual(fromText, fromTree, `${input.name}: ${unit.text.slice(0, 80)}`);
+        fields += fromTree.fields.length;
+      }
+    } finally {
+      tree.delete();
+    }
+  }
+  assert.ok(fields > 100, `only ${fields} field facts compared`);
 });
