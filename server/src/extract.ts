@@ -95,10 +95,17 @@ function identText(n: Node, src: string | undefined): string {
   return n.text;
 }
 
-/** The range of an identifier node whose text is `text` (identifiers do not span lines). */
-function identRng(n: Node, text: string): Rng {
+/**
+ * The range of node `n` whose text is `text`, without asking the tree for its end: rows
+ * advance at '\n' only (as tree-sitter counts them) and columns are UTF-16 units.
+ */
+function textRng(n: Node, text: string): Rng {
   const s = n.startPosition;
-  return { sr: s.row, sc: s.column, er: s.row, ec: s.column + text.length, o: n.startIndex };
+  const nl = text.lastIndexOf('\n');
+  if (nl < 0) return { sr: s.row, sc: s.column, er: s.row, ec: s.column + text.length, o: n.startIndex };
+  let rows = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) rows++;
+  return { sr: s.row, sc: s.column, er: s.row + rows, ec: text.length - nl - 1, o: n.startIndex };
 }
 
 /**
@@ -134,7 +141,7 @@ function plainRead(src: string, start: number, end: number): boolean {
 
 function argFact(n: Node, lang: Lang, type = n.type): ArgFact {
   const text = n.text;
-  const base = { text, range: rng(n) };
+  const base = { text, range: textRng(n, text) };
   let kind: ArgKind = 'other';
   let ident: string | undefined;
   let field: string | undefined;
@@ -320,7 +327,8 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
         const st = parent.parent;
         if (st?.type === 'expression_statement') stmt = rng(st);
       } else if (pt === 'update_expression') write = true;
-      const r = rng(node);
+      // The field name is the last token of the access: the node ends where it does.
+      const r = src !== undefined ? textRng(node, src.slice(node.startIndex, nameNode.startIndex + fieldName.length)) : rng(node);
       const cl = caseOf(r, obj);
       facts.fields.push({
         obj,
@@ -466,7 +474,7 @@ function extractCall(c: Map<string, Node>, lang: Lang, src: string | undefined):
     kind: api.kind,
     name,
     range: rng(node),
-    nameRange: identRng(nameNode, name),
+    nameRange: textRng(nameNode, name),
     args,
     scope: 'module',
     result: 'used',

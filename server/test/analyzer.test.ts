@@ -241,6 +241,12 @@ void f(message *mp, message m, int r) {
   r = r ? m.m1_i1 : m.m2_i1; r = (int)m.m1_i1; r = sizeof m.m1_i1; r = -m.m1_i1; r = !m.m1_i1;
   é.m_type = 1; mé.m_type = 2; m.m_type_x = 3; m.mé_i1 = 4; m\\u00e9.m_type = 5; m$.m_type = 6;
   a.b.m1_i1 = 2; a[0].m1_i1 = 3; f(m).m1_i1 = 4; mnx_sendé(1, &m); mnx_send/* c */(1, &m); mnx_send (1, &m);
+  mnx_send(KV /* 😀 */, &m); m
+     .m1_i1 = 1; mnx_send(f(1,
+  2), &m); mnx_send(KV, &m /* é
+  */); r = m /* é */ . m1_i2; mnx_send("😀\
+", &m); m.m_type = /* c */ 3; m.m_type =
+    KV_GET; m.m1_i1 = ; m.m1_i2 /= 2;
 #define X m.m_type = 9
   r = mnx_sendrec(KV, &m); if (mnx_bind(0, 1) < 0) return; mnx_reply(m.m_source, &m);
 }

@@ -455,8 +455,7 @@ class Rules {
 
   // DVS010 ------------------------------------------------------------------------------
   private layoutFields(): void {
-    const check = (field: string, type: string | undefined, range: Rng, verb: string): void => {
-      const layout = layoutOfField(field);
+    const check = (field: string, type: string | undefined, range: Rng, verb: string, layout = layoutOfField(field)): void => {
       if (!layout || !type) return;
       const decl = this.ws.messageType(type, this.s.uri);
       if (!decl || decl.layout === layout) return;
@@ -468,8 +467,9 @@ class Rules {
       });
     };
     for (const f of this.f.fields) {
-      if (!layoutOfField(f.field)) continue;
-      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read');
+      const layout = layoutOfField(f.field);
+      if (!layout) continue;
+      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read', layout);
     }
     for (const lit of this.f.literals) {
       const type = lit.pairs.find((p) => p.key === 'type')?.value;
