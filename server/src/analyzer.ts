@@ -162,7 +162,14 @@ export class Analyzer {
       if (!job) break;
       const parser = this.bgParser(job.lang);
       this.active = job;
-      const tree = parser.parse(job.text, null, { progressCallback: () => performance.now() >= deadline });
+      let tree: Tree | null;
+      try {
+        tree = parser.parse(job.text, null, { progressCallback: () => performance.now() >= deadline });
+      } catch (e) {
+        // Not again on every slice: the document's first edit builds its tree (ensureTree).
+        this.cancelTree(job.uri);
+        throw e;
+      }
       if (!tree) break;
       this.active = undefined;
       const s = this.attach(job, tree);
