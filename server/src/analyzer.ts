@@ -432,7 +432,9 @@ export class Analyzer {
       const key = `${node.type}\u0000${t}`;
       const s = node.startPosition;
       const o = node.startIndex;
-      const hit = cache.get(key);
+      // A unit with a syntax error is parsed according to its context (error recovery), so
+      // the same text can give another tree inside: its facts are never reused.
+      const hit = cache.has(key) && !node.hasError ? cache.get(key) : undefined;
       let facts: FileFacts;
       if (hit) {
         cache.delete(key);
@@ -466,7 +468,8 @@ export class Analyzer {
     nodes.forEach((node, i) => {
       const key = keys[i] as string;
       const s = node.startPosition;
-      const hit = cache.get(key);
+      // Never reused for a unit with a syntax error (see buildAround).
+      const hit = cache.has(key) && !node.hasError ? cache.get(key) : undefined;
       let entry: UnitEntry;
       if (hit) {
         entry = { key, row: s.row, col: s.column, o: node.startIndex, end: node.startIndex + key.length - key.indexOf('\u0000') - 1, facts: hit.row === s.row && hit.col === s.column && hit.o === node.startIndex ? hit.facts : rebase(hit.facts, hit, s.row, s.column, node.startIndex) };

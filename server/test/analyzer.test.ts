@@ -20,7 +20,8 @@ import * as path from 'node:path';
 import { FIXTURES, codeFiles } from './harness';
 
 const SNIPPETS = ['{', '}', '(', ')', '"', '/*', '*/', '//', '\n', ';', '#if 0\n', '#endif\n', '#ifdef X\n', 'case KV_GET:', 'continue;',
-  'mnx_send(KV_SERVER, &m);', 'int f(void) {\n', '}\n\n', 'm.m_type = KV_PUT;', 'é😀', '\t', 'static int x = 3;\n'];
+  'mnx_send(KV_SERVER, &m);', 'int f(void) {\n', '}\n\n', 'm.m_type = KV_PUT;', 'é😀', '\t', 'static int x = 3;\n',
+  'await ep.send(KV_SERVER, { type: KV_GET, m1_p1: buf });', 'ep.', "'", 'const x = await bind(', 'for (;;) {'];
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -88,8 +89,10 @@ test('incremental analysis equals a fresh analysis after every random edit', asy
   const random = rng(seed);
   const inputs: { name: string; text: string; lang: 'c' | 'typescript' | 'tsx' }[] = [{ name: 'generated.c', text: generated(), lang: 'c' }];
   for (const f of codeFiles(FIXTURES).filter((x) => x.endsWith('.c')).slice(0, 8)) inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), lang: langOfPath(f) ?? 'c' });
+  for (const f of codeFiles(FIXTURES).filter((x) => x.endsWith('.ts')).slice(0, 6)) inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), lang: langOfPath(f) ?? 'typescript' });
   let checked = 0;
   let cleanTotal = 0;
+  let sameTree = 0;
   for (const input of inputs) {
     const uri = `file:///inc/${checked}/${input.name.replace(/[^\w.]/g, '_')}`;
     let text = input.text;
@@ -118,6 +121,16 @@ test('incremental analysis equals a fresh analysis after every random edit', asy
         assert.deepEqual(shape(a), shape(b), `units differ from a fresh analysis after ${what}`);
         assert.deepEqual(a.facts, b.facts, `facts differ from a fresh analysis after ${what}`);
         clean++;
+      } else {
+        // A broken text: when the incremental parse gave the tree a fresh parse gives, the
+        // facts must be the same too (a unit with an error is not taken from the cache by
+        // its text: its inside depends on the context).
+        const b = fresh.analyze({ uri, lang: input.lang, text, version: i + 2, keepTree: true });
+        if (a.tree?.rootNode.toString() === b.tree?.rootNode.toString()) {
+          assert.deepEqual(a.facts, b.facts, `facts differ from a fresh analysis of the same tree after ${what}`);
+          sameTree++;
+        }
+        fresh.release(uri);
       }
       checked++;
     }
@@ -131,6 +144,7 @@ test('incremental analysis equals a fresh analysis after every random edit', asy
   assert.equal(walk.stats.mapped, 0);
   // Many edits keep a text parseable (the edits inside comments and strings at least).
   assert.ok(cleanTotal > 20, `only ${cleanTotal} edits left a clean text`);
+  assert.ok(sameTree > 100, `only ${sameTree} broken texts compared with a fresh parse`);
 });
 
 /**
@@ -269,4 +283,27 @@ void f(message *mp, message m, int r) {
     }
   }
   assert.ok(fields > 100, `only ${fields} field facts compared`);
+});
+
+/**
+ * Regression (found by the robustness fuzz, seed 176673): after these edits a unit with a
+ * syntax error has the same text as before but tree-sitter's error recovery shapes its
+ * inside differently; its facts were taken from the cache by its text and differed from
+ * a fresh analysis of the very same tree (a send's receiver, and so DVS011/DVS013).
+ */
+test('a unit with a syntax error is analysed again even when its text did not change', async () => {
+  const grammars = await loadGrammars();
+  const file = path.resolve(__dirname, '..', '..', 'test', 'regressions', 'ts-error-unit-reuse.json');
+  const { lang, text: initial, changes } = JSON.parse(fs.readFileSync(file, 'utf8')) as { lang: 'typescript'; text: string; changes: TextChange[] };
+  const inc = new Analyzer(grammars);
+  const uri = 'file:///regress/client.ts';
+  inc.analyze({ uri, lang, text: initial, version: 0, keepTree: true });
+  let version = 0;
+  for (const c of changes) assert.ok(inc.edit({ uri, changes: [c], version: ++version }));
+  const a = inc.get(uri);
+  assert.ok(a?.tree);
+  const b = new Analyzer(grammars).analyze({ uri, lang, text: a.text, version, keepTree: true });
+  assert.equal(a.tree.rootNode.toString(), b.tree?.rootNode.toString(), 'the incremental and the fresh parse give the same tree');
+  assert.ok(a.tree.rootNode.hasError);
+  assert.deepEqual(a.facts, b.facts);
 });
