@@ -71,13 +71,81 @@ export function rng(n: Node): Rng {
   return { sr: s.row, sc: s.column, er: e.row, ec: e.column, o: n.startIndex };
 }
 
-function argFact(n: Node, lang: Lang): ArgFact {
+// Every property of a web-tree-sitter Node but its start (`type`, `text`, `endIndex`,
+// `endPosition`, `parent`, ...) is a call into WebAssembly, and a 10,000-line file asks
+// for about 100,000 of them; so what can be read from the source text is read there.
+
+/** An ASCII identifier, the common case; anything else is read from the tree. */
+const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
+
+/**
+ * The text of an identifier node, read from `src` (the text the tree was parsed from) when
+ * it is plain ASCII: the node ends where the identifier characters do.
+ */
+function identText(n: Node, src: string | undefined): string {
+  if (src !== undefined) {
+    IDENT.lastIndex = n.startIndex;
+    const m = IDENT.exec(src);
+    if (m) {
+      // A non-ASCII letter, a universal character name or `$` may continue it.
+      const next = src.charCodeAt(IDENT.lastIndex);
+      if (!(next > 127 || next === 92 || next === 36)) return m[0];
+    }
+  }
+  return n.text;
+}
+
+/**
+ * The range of node `n` whose text is `text`, without asking the tree for its end: rows
+ * advance at '\n' only (as tree-sitter counts them) and columns are UTF-16 units.
+ */
+function textRng(n: Node, text: string): Rng {
+  const s = n.startPosition;
+  const nl = text.lastIndexOf('\n');
+  if (nl < 0) return { sr: s.row, sc: s.column, er: s.row, ec: s.column + text.length, o: n.startIndex };
+  let rows = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) rows++;
+  return { sr: s.row, sc: s.column, er: s.row + rows, ec: text.length - nl - 1, o: n.startIndex };
+}
+
+/**
+ * The object of `obj.name` / `obj->name`: read from `src` when it is a plain identifier
+ * followed by the operator (no comment in between), else from the tree.
+ */
+const SIMPLE_OBJECT = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\.|->)\s*$/;
+function objectText(obj: Node, name: Node, src: string | undefined): string {
+  if (src !== undefined) {
+    const m = SIMPLE_OBJECT.exec(src.slice(obj.startIndex, name.startIndex));
+    if (m) return m[1] as string;
+  }
+  return obj.text;
+}
+
+/** After a node: an assignment operator, `++`/`--`, or what could hide one (a comment, a directive, a line continuation). */
+const MAYBE_WRITE_AFTER = /\s*(?:[-+*/%&|^]?=(?!=)|<<=|>>=|\+\+|--|\/|#|\\)/y;
+
+/**
+ * The node `src[start, end)` is neither the left side of an assignment nor the operand of
+ * `++`/`--`, judged from the text around it: no such operator (nor a comment that could
+ * hide one) right after or before it. False when unsure; the tree decides then.
+ */
+function plainRead(src: string, start: number, end: number): boolean {
+  MAYBE_WRITE_AFTER.lastIndex = end;
+  if (MAYBE_WRITE_AFTER.test(src)) return false;
+  let i = start - 1;
+  while (i >= 0 && /\s/.test(src[i] as string)) i--;
+  const c = src.charCodeAt(i);
+  const c2 = src.charCodeAt(i - 1);
+  return !((c === 43 && c2 === 43) || (c === 45 && c2 === 45) || c === 47 || c === 35 || c === 92);
+}
+
+function argFact(n: Node, lang: Lang, type = n.type): ArgFact {
   const text = n.text;
-  const base = { text, range: rng(n) };
+  const base = { text, range: textRng(n, text) };
   let kind: ArgKind = 'other';
   let ident: string | undefined;
   let field: string | undefined;
-  switch (n.type) {
+  switch (type) {
     case 'identifier':
       kind = 'ident';
       ident = text;
@@ -115,8 +183,17 @@ function argFact(n: Node, lang: Lang): ArgFact {
   return { ...base, kind, ...(ident !== undefined ? { ident } : {}), ...(field !== undefined ? { field } : {}) };
 }
 
-function argNodes(args: Node): Node[] {
-  return args.namedChildren.filter((c) => c.type !== 'comment');
+/** The arguments of a call, with their node types (read once: each read is a call into WebAssembly). */
+function argNodes(args: Node): { nodes: Node[]; types: string[] } {
+  const nodes: Node[] = [];
+  const types: string[] = [];
+  for (const c of args.namedChildren) {
+    const t = c.type;
+    if (t === 'comment') continue;
+    nodes.push(c);
+    types.push(t);
+  }
+  return { nodes, types };
 }
 
 function pairsOf(obj: Node): PairFact[] {
@@ -141,7 +218,7 @@ interface Scope {
 const FUNCTION_TYPES = new Set(['function_declaration', 'generator_function_declaration', 'function_expression', 'arrow_function', 'method_definition', 'function_definition']);
 
 /** Extract the facts of one unit. `moduleScope` is the scope of code outside functions. */
-export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: QueryMatch[]): FileFacts {
+export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: QueryMatch[], src?: string): FileFacts {
   const facts = emptyFacts(lang);
   const matches: QueryMatch[] = precomputed ?? query.matches(unit);
   const scopes: Scope[] = [];
@@ -220,7 +297,7 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
     const anchor = c.values().next().value as Node | undefined;
     if (!anchor || !active(anchor)) continue;
     if (c.has('call')) {
-      const call = extractCall(c, lang);
+      const call = extractCall(c, lang, src);
       if (call) {
         call.scope = scopeOf(call.range);
         const cl = caseOf(call.range, call.msgVar);
@@ -230,19 +307,28 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
       }
     } else if (c.has('field')) {
       const node = c.get('field') as Node;
-      const fieldName = (c.get('field.name') as Node).text;
-      const obj = (c.get('field.object') as Node).text;
-      const parent = node.parent;
+      const nameNode = c.get('field.name') as Node;
+      const fieldName = identText(nameNode, src);
+      // The C query matches every field access (see c-ipc.scm); TypeScript's filters itself.
+      if (!FIELD_NAME[lang].test(fieldName)) continue;
+      const obj = objectText(c.get('field.object') as Node, nameNode, src);
+      // Most accesses are reads; those need no parent (a costly call: tree-sitter finds a
+      // parent by descending from the root).
+      const parent = src !== undefined && plainRead(src, node.startIndex, nameNode.startIndex + fieldName.length) ? null : node.parent;
+      const pt = parent?.type;
       let write = false;
       let value: string | undefined;
       let stmt: Rng | undefined;
-      if (parent && (parent.type === 'assignment_expression' || parent.type === 'augmented_assignment_expression') && parent.childForFieldName('left')?.startIndex === node.startIndex) {
+      // The field is a direct child of the assignment: it is the left side when it starts
+      // where the assignment does (the right side comes after the operator).
+      if (parent && (pt === 'assignment_expression' || pt === 'augmented_assignment_expression') && parent.startIndex === node.startIndex) {
         write = true;
         value = parent.childForFieldName('right')?.text;
         const st = parent.parent;
         if (st?.type === 'expression_statement') stmt = rng(st);
-      } else if (parent?.type === 'update_expression') write = true;
-      const r = rng(node);
+      } else if (pt === 'update_expression') write = true;
+      // The field name is the last token of the access: the node ends where it does.
+      const r = src !== undefined ? textRng(node, src.slice(node.startIndex, nameNode.startIndex + fieldName.length)) : rng(node);
       const cl = caseOf(r, obj);
       facts.fields.push({
         obj,
@@ -364,10 +450,17 @@ function switchOnType(sw: Node, lang: Lang): string | undefined {
   return undefined;
 }
 
-function extractCall(c: Map<string, Node>, lang: Lang): CallFact | undefined {
+/** Message fields (SPEC §2 / §4); c-ipc.scm leaves this test to the analyzer. */
+const FIELD_NAME: Record<Lang, RegExp> = {
+  c: /^(m_type|m_source|m[1-9]_[a-z]+[0-9])$/,
+  typescript: /^(type|source|m[1-9]_[a-z]+[0-9])$/,
+  tsx: /^(type|source|m[1-9]_[a-z]+[0-9])$/,
+};
+
+function extractCall(c: Map<string, Node>, lang: Lang, src: string | undefined): CallFact | undefined {
   const node = c.get('call') as Node;
   const nameNode = c.get('call.name') as Node;
-  const name = nameNode.text;
+  const name = identText(nameNode, src);
   const receiver = c.get('call.object')?.text;
   let api: ApiEntry | undefined;
   if (lang === 'c') api = cApiEntry(name);
@@ -375,13 +468,13 @@ function extractCall(c: Map<string, Node>, lang: Lang): CallFact | undefined {
   else api = TS_API[name];
   if (!api) return undefined;
   const argsNode = c.get('call.args') as Node;
-  const argList = argNodes(argsNode);
-  const args = argList.map((a) => argFact(a, lang));
+  const { nodes: argList, types } = argNodes(argsNode);
+  const args = argList.map((a, i) => argFact(a, lang, types[i]));
   const call: CallFact = {
     kind: api.kind,
     name,
     range: rng(node),
-    nameRange: rng(nameNode),
+    nameRange: textRng(nameNode, name),
     args,
     scope: 'module',
     result: 'used',
@@ -413,25 +506,33 @@ function extractCall(c: Map<string, Node>, lang: Lang): CallFact | undefined {
 
 function resultUse(node: Node, call: CallFact, lang: Lang): void {
   let p = node.parent;
+  let pt = p?.type;
   let awaited = false;
-  while (p && p.type === 'parenthesized_expression') p = p.parent;
-  if (p && p.type === 'await_expression') {
+  while (p && pt === 'parenthesized_expression') {
+    p = p.parent;
+    pt = p?.type;
+  }
+  if (p && pt === 'await_expression') {
     awaited = true;
     p = p.parent;
-    while (p && p.type === 'parenthesized_expression') p = p.parent;
+    pt = p?.type;
+    while (p && pt === 'parenthesized_expression') {
+      p = p.parent;
+      pt = p?.type;
+    }
   }
   if (!p) return;
-  if (p.type === 'expression_statement') {
+  if (pt === 'expression_statement') {
     call.result = lang === 'c' ? 'ignored' : awaited ? 'awaitedIgnored' : 'notAwaited';
-  } else if (p.type === 'cast_expression' && /^\(\s*void\s*\)/.test(p.text)) {
+  } else if (pt === 'cast_expression' && /^\(\s*void\s*\)/.test(p.text)) {
     call.result = 'void';
-  } else if (p.type === 'unary_expression' && p.text.startsWith('void')) {
+  } else if (pt === 'unary_expression' && p.text.startsWith('void')) {
     call.result = 'void';
-  } else if (p.type === 'init_declarator' || p.type === 'variable_declarator') {
+  } else if (pt === 'init_declarator' || pt === 'variable_declarator') {
     call.result = 'assigned';
     const target = p.childForFieldName(lang === 'c' ? 'declarator' : 'name');
     if (target) call.resultVar = target.text;
-  } else if (p.type === 'assignment_expression') {
+  } else if (pt === 'assignment_expression') {
     call.result = 'assigned';
     const left = p.childForFieldName('left');
     if (left) call.resultVar = left.text;

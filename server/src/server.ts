@@ -35,6 +35,7 @@ import {
   type WorkspaceSymbolParams,
 } from 'vscode-languageserver/node';
 import { Analyzer, type DocState } from './analyzer';
+import type { FileFacts } from './facts';
 import { parseSettings, type Settings, DEFAULT_SETTINGS, INDEX_THREADS_FROM } from './config';
 import { computeCodeActions } from './features/code-actions';
 import { computeCodeLenses } from './features/code-lens';
@@ -53,8 +54,11 @@ import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 
 export const SERVER_NAME = 'dvs-language-server';
 
-/** Quiet time after which the trees of reopened documents are built (see scheduleTrees). */
-const TREE_IDLE_MS = 300;
+/**
+ * Length of one slice of a background parse (see scheduleTrees): a message that arrives
+ * meanwhile waits for the rest of the slice.
+ */
+const TREE_SLICE_MS = 3;
 /** Quiet time after which the other files of a project are re-checked (see scheduleCross). */
 const CROSS_DELAY_MS = 60;
 
@@ -68,9 +72,8 @@ export class DvsServer {
   private settings: Settings = DEFAULT_SETTINGS;
   private readonly open = new Map<string, { text: string; version: number }>();
   private readonly dirty = new Set<string>();
-  /** Open documents reopened without a tree (Analyzer.reopen): built after publishing. */
-  private readonly needTree = new Set<string>();
-  private treeTimer: NodeJS.Timeout | undefined;
+  /** A slice of background parsing is queued (see scheduleTrees). */
+  private treeSlice = false;
   /** Projects whose other files wait for a re-check (see scheduleCross). */
   private readonly crossProjects = new Set<ConfigState | undefined>();
   private crossTimer: NodeJS.Timeout | undefined;
@@ -354,11 +357,9 @@ export class DvsServer {
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
     // A file indexed with this very text keeps its facts: the diagnostics need no parse,
-    // and its tree is built once they are sent (see schedule).
-    const reopened = this.analyzer.reopen({ uri, lang, text, version });
-    const state = reopened ?? this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
+    // and its tree is parsed in the background once they are sent (see scheduleTrees).
+    const state = this.analyzer.reopen({ uri, lang, text, version }) ?? this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
     this.ws.fileUpdated(state, prev);
-    if (reopened) this.needTree.add(uri);
     this.schedule(uri);
   }
 
@@ -376,8 +377,8 @@ export class DvsServer {
       return;
     }
     const prev = this.analyzer.get(uri)?.facts;
-    // Analyzer.edit builds a reopened document's tree itself if it is not built yet.
-    this.needTree.delete(uri);
+    // A reopened document whose tree is not built yet: Analyzer.edit analyses the edited
+    // unit alone, or finishes the tree first.
     const state = this.analyzer.edit({ uri, changes: p.contentChanges, version });
     if (!state) return;
     doc.text = state.text;
@@ -494,30 +495,39 @@ export class DvsServer {
   }
 
   /**
-   * Build the trees of reopened documents (see onDidOpen) once the editor has sent
-   * nothing for TREE_IDLE_MS: the parse of a large file takes tens of milliseconds that
-   * an open or edit of another file should not wait for. The first edit of such a
-   * document builds its tree at once (Analyzer.edit); a document only read never needs one.
+   * Parse the trees of reopened documents (see onDidOpen) in the background, in slices of
+   * TREE_SLICE_MS between the messages of the editor: the parse of a large file takes
+   * tens of milliseconds that an open, edit or request should not wait for. An edit that
+   * arrives first is analysed without the tree (Analyzer.edit). Slices pause while
+   * diagnostics wait to be published.
    */
   private scheduleTrees(): void {
-    if (this.treeTimer) clearTimeout(this.treeTimer);
-    this.treeTimer = undefined;
-    if (this.needTree.size === 0) return;
-    const fire = (): void => {
-      this.treeTimer = undefined;
-      // A long open or edit may still be on its way to being published (timers run before
-      // the publishing setImmediate): only a quiet editor and an idle server count.
-      const quiet = performance.now() - this.lastActivity;
-      if (this.flushScheduled || quiet < TREE_IDLE_MS) {
-        this.treeTimer = setTimeout(fire, Math.max(1, TREE_IDLE_MS - quiet));
-        this.treeTimer.unref();
+    if (this.treeSlice || this.analyzer.pendingTrees === 0) return;
+    this.treeSlice = true;
+    const slice = (): void => {
+      if (this.flushScheduled) {
+        setImmediate(slice);
         return;
       }
-      for (const uri of this.needTree) if (this.open.has(uri)) this.analyzer.ensureTree(uri);
-      this.needTree.clear();
+      this.treeSlice = false;
+      let changed: { state: DocState; prev: FileFacts }[] = [];
+      try {
+        changed = this.analyzer.stepTrees(TREE_SLICE_MS);
+      } catch (e) {
+        this.connection.console.error(`background parse failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        return;
+      }
+      // Only after edits made without the tree, and only if the tree disagrees with them.
+      for (const { state, prev } of changed) {
+        this.ws.fileUpdated(state, prev);
+        this.schedule(state.uri);
+      }
+      this.scheduleTrees();
     };
-    this.treeTimer = setTimeout(fire, TREE_IDLE_MS);
-    this.treeTimer.unref();
+    // Two turns of the event loop: a message read meanwhile (vscode-jsonrpc handles it in
+    // a setImmediate queued when it is read) then runs before the next slice, so it waits
+    // for at most the slice under way.
+    setImmediate(() => setImmediate(slice));
   }
 
   private republishAll(skip: Set<string> = new Set(), projects?: Set<ConfigState | undefined>): void {

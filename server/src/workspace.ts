@@ -375,18 +375,42 @@ export class Workspace {
         const ownRef = own.ep ? this.endpoint(own.ep, uri, facts, own.scope) : undefined;
         return { ...ref, own: true, ...(ownRef?.value !== undefined ? { value: ownRef.value } : {}), ...(ownRef?.name ? { name: ownRef.name } : {}), ...(ownRef?.decl ? { decl: ownRef.decl } : {}) };
       }
-      const byName = this.endpointByName(id, uri);
-      const value = this.valueOf(id, uri);
-      if (value === undefined && !byName) return ref;
-      const decl = byName ?? (value !== undefined ? this.endpointByNumber(value, uri) : undefined);
-      return { ...ref, name: id, ...(value !== undefined ? { value } : {}), ...(decl ? { decl } : {}) };
+      return this.sharedRef(uri, 'i', id, () => {
+        const byName = this.endpointByName(id, uri);
+        const value = this.valueOf(id, uri);
+        if (value === undefined && !byName) return ref;
+        const decl = byName ?? (value !== undefined ? this.endpointByNumber(value, uri) : undefined);
+        return { ...ref, name: id, ...(value !== undefined ? { value } : {}), ...(decl ? { decl } : {}) };
+      });
     }
     if (arg.kind === 'number' || arg.kind === 'other') {
-      const value = this.evalText(arg.text, uri);
-      if (value === undefined) return ref;
-      const decl = this.endpointByNumber(value, uri);
-      return { ...ref, value, ...(decl ? { decl, name: decl.name } : {}) };
+      return this.sharedRef(uri, 'n', arg.text, () => {
+        const value = this.evalText(arg.text, uri);
+        if (value === undefined) return ref;
+        const decl = this.endpointByNumber(value, uri);
+        return { ...ref, value, ...(decl ? { decl, name: decl.name } : {}) };
+      });
     }
+    return ref;
+  }
+
+  /** Resolutions that depend only on the file, the argument's text and the names (see sharedRef). */
+  private sharedRefs = new Map<string, EndpointRef>();
+  private sharedGen = -1;
+
+  /**
+   * A name or expression not bound in its scope denotes the same endpoint wherever it is
+   * used in a file (a 10,000-line file sends to LOG_SERVER a thousand times): resolved
+   * once per file and text until names change. The refs are never modified.
+   */
+  private sharedRef(uri: string, kind: string, text: string, resolve: () => EndpointRef): EndpointRef {
+    if (this.sharedGen !== this.generation) {
+      this.sharedRefs = new Map();
+      this.sharedGen = this.generation;
+    }
+    const key = `${uri}\u0000${kind}\u0000${text}`;
+    let ref = this.sharedRefs.get(key);
+    if (!ref) this.sharedRefs.set(key, (ref = resolve()));
     return ref;
   }
 

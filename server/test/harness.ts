@@ -26,7 +26,8 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { IndexedNotification, type IndexedParams } from '../src/protocol';
 
-export const SERVER_CLI = path.resolve(__dirname, '..', 'src', 'cli.js');
+/** DVS_SERVER_CLI=<other build>/dist/src/cli.js runs the tests or the benchmark against another build (A/B runs). */
+export const SERVER_CLI = process.env['DVS_SERVER_CLI'] ?? path.resolve(__dirname, '..', 'src', 'cli.js');
 export const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
 
 export function uriOf(file: string): string {

@@ -74,7 +74,8 @@ for (const idle of [false, true]) test(`edits above a function shift its finding
   const client = await Client.start(dir);
   try {
     // The file was indexed at start-up: the open reuses its facts without a parse, and its
-    // tree is built either by the first edit or, after a quiet moment, by the server.
+    // tree is parsed in the background; the first edit comes either while that parse is
+    // under way or, after a quiet moment, once it is done.
     const before = summary(await client.open(file));
     if (idle) await new Promise((r) => setTimeout(r, 600));
     const after = summary((await client.change(file, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '/* one */\n/* two */\n\n' }])) ?? []);

@@ -81,7 +81,8 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
 /**
  * In C every fact belongs to one function, so the rules run per top-level unit and their
  * findings are cached on the unit's facts: after an edit only the edited function is
- * re-checked. Local rules depend on the unit, the names and the file's own endpoints;
+ * re-checked. Local rules depend on the unit, the names, the file's own endpoints and
+ * where its binds are (DVS002 points at one);
  * project-wide rules (DVS005, DVS009, DVS012) also on what the project's files show each
  * other (the workspace's crossVersion) and, through their related locations, on where
  * the file's units are. TypeScript module code spans units, so TypeScript files are
@@ -90,7 +91,10 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
 function collectFindings(ws: Workspace, s: DocState): Finding[] {
   const whole = new Rules(ws, s, s.facts);
   if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
-  const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}`;
+  // DVS002 points at the bind of the file (in another unit, maybe): where the binds are is
+  // part of the local context, so that the pointer follows a bind that moved.
+  const bindsAt = whole.file.calls.filter((c) => c.kind === 'bind' && c.ep).map((c) => `${c.range.sr}:${c.range.sc}`).join();
+  const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}|${bindsAt}`;
   const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
   const out: Finding[] = [];
   for (const u of s.units) {
@@ -451,8 +455,7 @@ class Rules {
 
   // DVS010 ------------------------------------------------------------------------------
   private layoutFields(): void {
-    const check = (field: string, type: string | undefined, range: Rng, verb: string): void => {
-      const layout = layoutOfField(field);
+    const check = (field: string, type: string | undefined, range: Rng, verb: string, layout = layoutOfField(field)): void => {
       if (!layout || !type) return;
       const decl = this.ws.messageType(type, this.s.uri);
       if (!decl || decl.layout === layout) return;
@@ -464,8 +467,9 @@ class Rules {
       });
     };
     for (const f of this.f.fields) {
-      if (!layoutOfField(f.field)) continue;
-      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read');
+      const layout = layoutOfField(f.field);
+      if (!layout) continue;
+      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read', layout);
     }
     for (const lit of this.f.literals) {
       const type = lit.pairs.find((p) => p.key === 'type')?.value;
