@@ -326,6 +326,19 @@ emit(struct px_out *o)
     } while (off < o->read_len);
 }
 
+int
+proxy_send_now(struct wire_frame *f)
+{
+    int node = f->dnode;
+    if (node < 0 || node >= NR_NODES || !links[node].configured ||
+        links[node].ostate != O_UP)
+        return -1;
+    f->len = 0;
+    queue(node, f, NULL);
+    flush(node);
+    return 0;
+}
+
 static void
 flush_all(void)
 {

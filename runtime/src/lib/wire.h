@@ -33,6 +33,12 @@ enum wire_cmd {
     CMD_HELLO = 10,        /* authentication (payload: see proxy.c) */
     CMD_SHUTDOWN = 11,
     CMD_UNBIND = 12,       /* an endpoint left its node: drop its surrogate */
+    /* The sender's standby (mnx_bkupbind) of endpoint dst in dcid died:
+     * the receiver clears the sender's bit in the slot's bkup_nodes. The
+     * node is the frame's snode, which the receiving proxy has checked is
+     * the authenticated peer of the link, so a node can only withdraw its
+     * own standbys. No payload, no answer. */
+    CMD_BKUP_GONE = 13,
 };
 #define WIRE_ACK 0x2000
 #define CMD_SEND_ACK (CMD_SEND_MSG | WIRE_ACK)
