@@ -814,6 +814,36 @@ test_last_standby_gone_callers_notconn(void)
     nodeN_stop(2);
 }
 
+/* A node unreachable when the standby dies is told when its link is back. */
+static void
+test_bkup_gone_after_link_restore(void)
+{
+    setup3();
+    pid_t prim = on_node(2, primary, NULL);
+    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
+    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
+    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    char out[512];
+    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(0, "link cut 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(1, "link cut 0", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    kill(sb1, SIGKILL);
+    reap(sb1);
+    CHECK(wait_bkup(2, "[]", 3000) == 0);
+    sleep_ms(500);
+    CHECK(wait_bkup(0, "[1]", 100) == 0); /* not told yet: unreachable */
+    CHECK(control_at(0, "link restore 1", out, sizeof(out)) == 0);
+    CHECK(control_at(1, "link restore 0", out, sizeof(out)) == 0);
+    CHECK(wait_bkup(0, "[]", 5000) == 0);
+    kill(prim, SIGKILL);
+    reap(prim);
+    nodeN_stop(1);
+    nodeN_stop(2);
+}
+
 /* ---- BKUP_GONE from the wrong sender ------------------------------------ */
 
 /* peer_dial connects to node 0 as node `as` (a configured peer that is not
@@ -958,6 +988,7 @@ main(int argc, char **argv)
         {"a dead standby is withdrawn everywhere; the takeover goes to the live one", test_dead_standby_withdrawn_takeover_to_live_one},
         {"the last standby gone: callers get EMOLNOTCONN, nothing is committed", test_last_standby_gone_callers_notconn},
         {"BKUP_GONE only from the node that held the standby", test_bkup_gone_only_from_its_node},
+        {"a node unreachable when a standby dies is told when its link is back", test_bkup_gone_after_link_restore},
     };
     rc |= test_main(argc, argv, tests3, sizeof(tests3) / sizeof(tests3[0]));
     two_nodes_cleanup();
