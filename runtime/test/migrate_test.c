@@ -4,7 +4,10 @@
  * linked over loopback TCP: the errors, callers held in WAITMIGR and
  * replayed (local and remote), queued senders flushed and replayed, a
  * death while migrating that does not fail the callers, rollback, and a
- * standby taking the endpoint over when its primary's node dies.
+ * standby taking the endpoint over when its primary's node dies. Then, on
+ * three nodes: a standby's death announced to the other nodes (BKUP_GONE),
+ * so that the takeover goes to a live standby, and only from the node
+ * that held it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -622,6 +625,61 @@ test_standby_death_reverts(void)
 }
 
 
+/* The standby dies while its endpoint is held for a takeover (node 1
+ * stopped answering): the takeover has nobody left and is rolled back, the
+ * slot stays a surrogate of the primary (not unbound like a dead owner's),
+ * callers get EMOLNOTCONN, and once node 1 answers again the primary
+ * serves them. */
+static int
+caller_notconn_once(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, C1) != C1)
+        return 10;
+    message m = {0};
+    int rc = mnx_sendrec_T(SRV, &m, 10000);
+    if (rc != EMOLNOTCONN) {
+        fprintf(stderr, "caller: %s\n", mnx_strerror(rc));
+        return 11;
+    }
+    return 0;
+}
+
+static void
+test_standby_dies_while_held(void)
+{
+    setup();
+    pid_t p = on_node1(primary, NULL);
+    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    pid_t standby = fork();
+    if (standby == 0) {
+        mnx_wait4bind_T(30000);
+        _exit(0);
+    }
+    EXPECT_RC(mnx_bkupbind(0, standby, SRV, 1), SRV);
+    kill(node1_pid, SIGSTOP);
+    /* 4 s without keepalive, then held for 1.5 s: the standby dies then. */
+    CHECK(wait_flags(0, SRV, MIGRATING, MIGRATING, 10000) == 0);
+    kill(standby, SIGKILL);
+    reap(standby);
+    sleep_ms(2500); /* past the takeover delay */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) &&
+          !(pi.p_rts_flags & SLOT_FREE) && pi.p_nodeid == 1 &&
+          !(pi.p_misc_flags & MIS_RMTBACKUP));
+    CHECK(reap_within(spawn(caller_notconn_once, NULL), 12000) == 0);
+    kill(node1_pid, SIGCONT);
+    CHECK(links_up(10000) == 0);
+    sleep_ms(300);
+    struct client again = {C2, SRV, 2, 600};
+    CHECK(reap_within(spawn(client, &again), 15000) == 0);
+    kill(p, SIGKILL);
+    reap(p);
+    node1_stop();
+}
+
 /* ---- three nodes: a standby's death is announced (BKUP_GONE) ----------- */
 
 static void
@@ -980,6 +1038,7 @@ main(int argc, char **argv)
         {"backup takeover when the primary's node dies", test_backup_takeover},
         {"backup takeover when the primary's node stops answering (keepalive)", test_backup_takeover_keepalive},
         {"standby death reverts to a surrogate", test_standby_death_reverts},
+        {"standby dies while its endpoint is held for a takeover", test_standby_dies_while_held},
     };
     int rc = test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
     /* The next tests run on three nodes (node 0 peers with 1 and 2). */
