@@ -853,7 +853,9 @@ export class Cluster {
    * the same address and port, the links to the other nodes come back (they
    * reconnect by themselves), the remote endpoints are declared again and the
    * node's programs start again, servers first, then the standbys it held for
-   * other nodes' endpoints (bkupbind, every node told). The old dvsd log is kept as
+   * other nodes' endpoints (bkupbind, every node told); an endpoint of the node
+   * that a standby took over meanwhile stays there, and the node becomes its
+   * standby. The old dvsd log is kept as
    * logs/NODE.previous.log.
    */
   async restartNode(id: number, onProgress?: (what: string) => void): Promise<void> {
@@ -895,9 +897,22 @@ export class Cluster {
       say(`waiting for the link ${n.name} <-> ${m.name}`);
       await this.waitLink(id, m.id, LINK_TIMEOUT_MS);
     }
+    // An endpoint of this node that a standby took over while it was down lives
+    // there now: this node comes back as its standby, not as a second primary
+    // (the launcher's placement follows the takeover from now on).
+    const moved = new Map<string, number>();
+    for (const e of mine) {
+      if (!e.program || !e.backups?.length) continue;
+      const live = await this.liveHome(e);
+      if (live !== id) moved.set(e.name, live);
+    }
+    if (moved.size > 0) {
+      this.state.placement = { ...(this.state.placement ?? {}), ...Object.fromEntries(moved) };
+      this.save();
+    }
     if (this.state.nodes.length > 1) await this.declareRemoteEndpoints(fresh);
     for (const e of [...mine.filter((x) => x.server), ...mine.filter((x) => !x.server)]) {
-      if (!e.program) continue;
+      if (!e.program || moved.has(e.name)) continue;
       const p = await this.startProgram(e);
       say(`started ${e.name} on ${n.name} (endpoint ${e.number}, pid ${p.pid})`);
     }
@@ -921,7 +936,7 @@ export class Cluster {
     // still did (its daemon died before it could withdraw them), so until now a
     // takeover onto it would have failed.
     for (const e of this.config.endpoints) {
-      if (!e.program || !(e.backups ?? []).includes(id)) continue;
+      if (!e.program || !((e.backups ?? []).includes(id) || moved.has(e.name))) continue;
       const home = await this.liveHome(e);
       if (home === id) continue; // it lives here now: no standby of itself
       const hn = this.nodeState(home);

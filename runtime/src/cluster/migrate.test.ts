@@ -264,6 +264,21 @@ test('dvs restart --node of a node that held a standby starts the standby again;
     const after2 = (await c.status()).endpoints.find((e) => e.name === 'fo_server')!;
     assert.equal(after2.node, 2);
     assert.equal(after2.state, 'running');
+
+    // The primary's node comes back: the endpoint stays where it was taken over,
+    // node0 becomes its standby (not a second primary).
+    const back = await run('node', [DVS, 'restart', '--node', 'node0', file], { timeout: 60000 });
+    assert.match(back.stdout, /started the backup of fo_server on node0 \(standby pid \d+ of the primary on node2, bkupbind\)/);
+    assert.doesNotMatch(back.stdout, /started fo_server on node0/);
+    const s3 = await c.status();
+    const ep3 = s3.endpoints.find((e) => e.name === 'fo_server')!;
+    assert.equal(ep3.node, 2);
+    assert.equal(ep3.state, 'running');
+    assert.deepEqual(ep3.backups?.map((b) => b.node), [0]);
+    const ps3 = await run('node', [DVS, 'ps', file]);
+    assert.match(ps3.stdout, /^node0\s+0\s+1\s+\d+\s+\S+\s+backup \(standby pid \d+\) of the primary on node 2/m);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.match(c.logs('client_b').split('answered by').pop()!, /on node 2/, 'client_b is still served on node2');
   } finally {
     await c.down().catch(() => undefined);
   }
