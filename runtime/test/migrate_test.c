@@ -902,6 +902,44 @@ test_bkup_gone_after_link_restore(void)
     nodeN_stop(2);
 }
 
+/* The standby's node dies with its daemon (nobody can announce the death):
+ * the others keep counting on it until its daemon starts again, whose
+ * first frame to each peer (BKUP_RESET) withdraws everything it held. A
+ * takeover afterwards does not pick it. */
+static void
+test_restarted_daemon_resets_its_standbys(void)
+{
+    setup3();
+    pid_t prim = on_node(2, primary, NULL);
+    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
+    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
+    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    char out[512];
+    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    nodeN_crash(1);
+    kill(sb1, SIGKILL);
+    reap(sb1);
+    CHECK(wait_link_down(0, 1, 3000) == 0);
+    CHECK(wait_bkup(0, "[1]", 100) == 0); /* nobody could tell */
+    nodeN_start(1, NULL);
+    CHECK(wait_bkup(0, "[]", 8000) == 0);
+    CHECK(wait_bkup(2, "[]", 3000) == 0);
+    nodeN_crash(2);
+    kill(prim, SIGKILL);
+    reap(prim);
+    CHECK(wait_link_down(0, 2, 3000) == 0);
+    CHECK(reap_within(spawn(caller_notconn, NULL), 12000) == 0);
+    sleep_ms(2500); /* past the takeover delay: nothing was committed */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) && pi.p_nodeid == 2);
+    nodeN_stop(1);
+    nodeN_stop(2);
+}
+
 /* ---- BKUP_GONE from the wrong sender ------------------------------------ */
 
 /* peer_dial connects to node 0 as node `as` (a configured peer that is not
@@ -976,8 +1014,8 @@ closed(int fd)
 
 /* Only the node that held a standby can withdraw it: a BKUP_GONE on a
  * connection that did not authenticate is refused, one that names another
- * node than the link's peer closes the link, and the peer's own clears
- * its bit only. */
+ * node than the link's peer closes the link, and the peer's own (GONE or
+ * RESET) clears its bit only. */
 static void
 test_bkup_gone_only_from_its_node(void)
 {
@@ -1016,6 +1054,14 @@ test_bkup_gone_only_from_its_node(void)
     CHECK(fd >= 0);
     CHECK(send_gone(fd, 1, SRV) == 0);
     CHECK(wait_bkup(0, "[2]", 3000) == 0);
+    /* Node 1 "restarted" (BKUP_RESET): again only its own bit goes. */
+    CHECK(control("backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(wait_bkup(0, "[1,2]", 1000) == 0);
+    unsigned char h[WIRE_HDR_SIZE];
+    struct wire_frame r = {.cmd = CMD_BKUP_RESET, .snode = 1, .dnode = 0};
+    wire_encode(&r, h);
+    CHECK(write(fd, h, sizeof(h)) == (ssize_t)sizeof(h));
+    CHECK(wait_bkup(0, "[2]", 3000) == 0);
     close(fd);
     kill(prim, SIGKILL);
     reap(prim);
@@ -1048,6 +1094,7 @@ main(int argc, char **argv)
         {"the last standby gone: callers get EMOLNOTCONN, nothing is committed", test_last_standby_gone_callers_notconn},
         {"BKUP_GONE only from the node that held the standby", test_bkup_gone_only_from_its_node},
         {"a node unreachable when a standby dies is told when its link is back", test_bkup_gone_after_link_restore},
+        {"a restarted daemon withdraws the standbys its predecessor held (BKUP_RESET)", test_restarted_daemon_resets_its_standbys},
     };
     rc |= test_main(argc, argv, tests3, sizeof(tests3) / sizeof(tests3[0]));
     two_nodes_cleanup();

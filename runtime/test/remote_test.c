@@ -427,6 +427,12 @@ test_wire_decoder_fuzz(void)
     gone.dst = ANY;
     wire_encode(&gone, h);
     EXPECT_RC(wire_decode(h, &g, &why), EMOLBADREQUEST);
+    struct wire_frame reset = {.cmd = CMD_BKUP_RESET, .snode = 2, .dnode = 0};
+    wire_encode(&reset, h);
+    EXPECT_RC(wire_decode(h, &g, NULL), OK);
+    reset.len = 1;
+    wire_encode(&reset, h);
+    EXPECT_RC(wire_decode(h, &g, &why), EMOLMSGSIZE);
 }
 
 static void

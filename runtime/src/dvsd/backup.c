@@ -27,7 +27,9 @@
  * our link to it is up. A peer unreachable at the time gets it when the
  * link comes back, unless a new standby of the endpoint was registered
  * here meanwhile (then the announcement is obsolete and dropped), or this
- * daemon itself stops first (the list is in its memory only).
+ * daemon itself stops first (the list is in its memory only): then the
+ * daemon started here next withdraws all of this node's standbys at once,
+ * with the BKUP_RESET it sends first to every peer (proxy.c).
  */
 #define _GNU_SOURCE
 #include <time.h>

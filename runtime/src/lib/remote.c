@@ -345,6 +345,23 @@ arrive_bkup_gone(struct dvst_table *t, const struct wire_frame *f)
     s->bkup_nodes &= ~(1u << f->snode);
 }
 
+/* arrive_bkup_reset: node f->snode's daemon has just started, so none of
+ * the standbys we counted on there lives any more (its predecessor could
+ * not announce their deaths). Only that node's bit is cleared. */
+static void
+arrive_bkup_reset(struct dvst_table *t, const struct wire_frame *f)
+{
+    if (f->snode == t->dvs.d_nodeid)
+        return;
+    uint32_t bit = 1u << f->snode;
+    for (int dc = 0; dc < NR_DCS; dc++) {
+        if (!t->dcs[dc].running)
+            continue;
+        for (int i = 0; i < DVST_SLOTS; i++)
+            t->slots[dc][i].bkup_nodes &= ~bit;
+    }
+}
+
 static void
 arrive_notify(struct dvst_table *t, const struct wire_frame *f)
 {
@@ -528,6 +545,9 @@ dvsr_arrive(struct dvst_table *t, const struct wire_frame *f,
         break;
     case CMD_BKUP_GONE:
         arrive_bkup_gone(t, f);
+        break;
+    case CMD_BKUP_RESET:
+        arrive_bkup_reset(t, f);
         break;
     default:
         break;

@@ -39,6 +39,11 @@ enum wire_cmd {
      * the authenticated peer of the link, so a node can only withdraw its
      * own standbys. No payload, no answer. */
     CMD_BKUP_GONE = 13,
+    /* The sender's daemon has just started: it holds no standby (a
+     * predecessor's died with it). Sent once per peer, as the first frame
+     * on its first connection to that peer; the receiver clears the
+     * sender's bit in every slot's bkup_nodes. No payload, no answer. */
+    CMD_BKUP_RESET = 14,
 };
 #define WIRE_ACK 0x2000
 #define CMD_SEND_ACK (CMD_SEND_MSG | WIRE_ACK)
