@@ -4,21 +4,32 @@
  * linked over loopback TCP: the errors, callers held in WAITMIGR and
  * replayed (local and remote), queued senders flushed and replayed, a
  * death while migrating that does not fail the callers, rollback, and a
- * standby taking the endpoint over when its primary's node dies.
+ * standby taking the endpoint over when its primary's node dies. Then, on
+ * three nodes: a standby's death announced to the other nodes (BKUP_GONE),
+ * so that the takeover goes to a live standby, and only from the node
+ * that held it.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "dvsd/sha256.h"
 #include "harness.h"
 #include "two_nodes.h"
+#include "lib/wire.h"
 #include "lib/ipc_split.h"
 #include "lib/proc.h"
 
@@ -27,7 +38,7 @@ enum { SRV = 1, C1 = 20, C2 = 21, C3 = 22, R1 = 30, R2 = 31 };
 /* node1_call runs one admin call on node 1: args[0] = op. */
 struct admin {
     int op; /* 0 start, 1 commit, 2 rollback, 3 rmtbind, 4: wait until
-             * ep's flags & node == want */
+             * ep's flags & node == want, 5 bkupbind */
     int ep, node, pid, want;
 };
 
@@ -50,6 +61,10 @@ admin_on_node1(void *arg)
         rc = mnx_rmtbind(0, "x", a->ep, a->node);
         rc = rc == a->ep ? OK : rc;
         break;
+    case 5:
+        rc = mnx_bkupbind(0, a->pid, a->ep, a->node);
+        rc = rc == a->ep ? OK : rc;
+        break;
     default:
         return wait_flags(0, _ENDPOINT_P(a->ep), a->node, a->want, 5000) ? 1 : 0;
     }
@@ -61,6 +76,14 @@ node1(int op, int ep, int node, int pid, int want)
 {
     struct admin a = {op, ep, node, pid, want};
     return reap(on_node1(admin_on_node1, &a));
+}
+
+/* at_node: the same admin call on node id. */
+static int
+at_node(int id, int op, int ep, int node, int pid, int want)
+{
+    struct admin a = {op, ep, node, pid, want};
+    return reap(on_node(id, admin_on_node1, &a));
 }
 
 static void
@@ -601,6 +624,449 @@ test_standby_death_reverts(void)
     node1_stop();
 }
 
+
+/* The standby dies while its endpoint is held for a takeover (node 1
+ * stopped answering): the takeover has nobody left and is rolled back, the
+ * slot stays a surrogate of the primary (not unbound like a dead owner's),
+ * callers get EMOLNOTCONN, and once node 1 answers again the primary
+ * serves them. */
+static int
+caller_notconn_once(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, C1) != C1)
+        return 10;
+    message m = {0};
+    int rc = mnx_sendrec_T(SRV, &m, 10000);
+    if (rc != EMOLNOTCONN) {
+        fprintf(stderr, "caller: %s\n", mnx_strerror(rc));
+        return 11;
+    }
+    return 0;
+}
+
+static void
+test_standby_dies_while_held(void)
+{
+    setup();
+    pid_t p = on_node1(primary, NULL);
+    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    pid_t standby = fork();
+    if (standby == 0) {
+        mnx_wait4bind_T(30000);
+        _exit(0);
+    }
+    EXPECT_RC(mnx_bkupbind(0, standby, SRV, 1), SRV);
+    kill(node1_pid, SIGSTOP);
+    /* 4 s without keepalive, then held for 1.5 s: the standby dies then. */
+    CHECK(wait_flags(0, SRV, MIGRATING, MIGRATING, 10000) == 0);
+    kill(standby, SIGKILL);
+    reap(standby);
+    sleep_ms(2500); /* past the takeover delay */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) &&
+          !(pi.p_rts_flags & SLOT_FREE) && pi.p_nodeid == 1 &&
+          !(pi.p_misc_flags & MIS_RMTBACKUP));
+    CHECK(reap_within(spawn(caller_notconn_once, NULL), 12000) == 0);
+    kill(node1_pid, SIGCONT);
+    CHECK(links_up(10000) == 0);
+    sleep_ms(300);
+    struct client again = {C2, SRV, 2, 600};
+    CHECK(reap_within(spawn(client, &again), 15000) == 0);
+    kill(p, SIGKILL);
+    reap(p);
+    node1_stop();
+}
+
+/* ---- three nodes: a standby's death is announced (BKUP_GONE) ----------- */
+
+static void
+setup3(void)
+{
+    nodeN_start(1, NULL);
+    nodeN_start(2, NULL);
+    for (int id = 0; id < 3; id++)
+        CHECK(links_all_up(id, 8000) == 0);
+    sleep_ms(150); /* both directions everywhere */
+}
+
+/* nodeN_crash: node id's daemon dies (SIGKILL); its directory stays until
+ * nodeN_stop. */
+static void
+nodeN_crash(int id)
+{
+    pid_t p = id == 1 ? node1_pid : node_pids[id];
+    kill(p, SIGKILL);
+    reap(p);
+    node_pids[id] = 0;
+    if (id == 1)
+        node1_pid = 0;
+}
+
+/* bkup_of copies node id's bkup_nodes list of SRV ("[0,1]") into out. */
+static int
+bkup_of(int id, char *out, size_t n)
+{
+    char ps[16384];
+    if (control_at(id, "ps 0", ps, sizeof(ps)) != 0)
+        return -1;
+    const char *row = strstr(ps, "\"endpoint\":1,");
+    const char *b = row ? strstr(row, "\"bkup_nodes\":") : NULL;
+    if (!b)
+        return -1;
+    b += strlen("\"bkup_nodes\":");
+    const char *e = strchr(b, ']');
+    if (!e || (size_t)(e - b + 2) > n)
+        return -1;
+    memcpy(out, b, (size_t)(e - b + 1));
+    out[e - b + 1] = 0;
+    return 0;
+}
+
+/* wait_bkup polls until node id lists exactly want as SRV's standbys. */
+static int
+wait_bkup(int id, const char *want, int ms)
+{
+    char got[64] = "";
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        if (bkup_of(id, got, sizeof(got)) == 0 && strcmp(got, want) == 0)
+            return 0;
+        sleep_ms(20);
+    } while (elapsed_ms_since(&t0) < ms);
+    fprintf(stderr, "  node %d lists %s as SRV's standbys, not %s\n", id, got, want);
+    return -1;
+}
+
+static int
+bound_here(void *arg)
+{
+    (void)arg;
+    return wait_bound(0, SRV, 1, 5000) ? 1 : 0;
+}
+
+/* standby: waits for a takeover, then serves n requests. */
+static int
+standby_fn(void *arg)
+{
+    int n = (int)(long)arg;
+    if (mnx_wait4bind_T(30000) != SRV)
+        return 1;
+    int rc = serve(n);
+    sleep_ms(300);
+    return rc;
+}
+
+static int
+wait_link_down(int id, int peer, int ms)
+{
+    char links[1024], want[64];
+    snprintf(want, sizeof(want), "{\"node\":%d,\"state\":\"up\"", peer);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        if (control_at(id, "links", links, sizeof(links)) == 0 && !strstr(links, want))
+            return 0;
+        sleep_ms(10);
+    } while (elapsed_ms_since(&t0) < ms);
+    return -1;
+}
+
+/* Primary on node 2, standbys on nodes 0 and 1. The standby on node 0
+ * dies: its daemon tells nodes 1 and 2, which stop listing node 0. Then
+ * node 2 dies: every survivor picks node 1 (before BKUP_GONE, node 1 would
+ * still have picked node 0, the lowest, while node 0 picked node 1: the
+ * endpoint was lost), and a caller on node 0 is served by it. */
+static void
+test_dead_standby_withdrawn_takeover_to_live_one(void)
+{
+    setup3();
+    pid_t prim = on_node(2, primary, NULL);
+    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
+    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    pid_t sb0 = spawn(standby_fn, (void *)3L);
+    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
+    EXPECT_RC(mnx_bkupbind(0, sb0, SRV, 2), SRV);
+    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    /* What the launcher does: every other node learns where they are. */
+    char out[512];
+    CHECK(control_at(1, "backup 0 1 0", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(2, "backup 0 1 0", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    for (int id = 0; id < 3; id++)
+        CHECK(wait_bkup(id, "[0,1]", 1000) == 0);
+    /* The standby on node 0 dies: everybody forgets it. */
+    kill(sb0, SIGKILL);
+    reap(sb0);
+    for (int id = 0; id < 3; id++)
+        CHECK(wait_bkup(id, "[1]", 3000) == 0);
+    /* The primary's node dies: node 1's standby takes over. */
+    nodeN_crash(2);
+    kill(prim, SIGKILL);
+    reap(prim);
+    CHECK(wait_link_down(0, 2, 3000) == 0);
+    struct client after = {C2, SRV, 3, 900};
+    pid_t c = spawn(client, &after);
+    CHECK(reap_within(c, 15000) == 0);
+    CHECK(reap_within(sb1, 5000) == 0); /* it served the 3 calls */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && pi.p_nodeid == 1);
+    nodeN_stop(1);
+    nodeN_stop(2);
+}
+
+/* Primary on node 2, its only standby on node 1 dies: node 0 forgets it,
+ * so when node 2 dies nothing is held for a takeover that cannot happen:
+ * a caller gets EMOLNOTCONN (no hang, no EMOLMIGRATE), and the endpoint
+ * stays declared on node 2 (before BKUP_GONE, node 0 committed it to node
+ * 1 after 1.5 s, whose standby was dead). */
+static int
+caller_notconn(void *arg)
+{
+    (void)arg;
+    if (mnx_bind(0, C1) != C1)
+        return 10;
+    message m = {0};
+    int rc = mnx_sendrec_T(SRV, &m, 10000);
+    if (rc != EMOLNOTCONN) {
+        fprintf(stderr, "caller: %s\n", mnx_strerror(rc));
+        return 11;
+    }
+    return 0;
+}
+
+static void
+test_last_standby_gone_callers_notconn(void)
+{
+    setup3();
+    pid_t prim = on_node(2, primary, NULL);
+    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
+    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
+    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    char out[512];
+    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(wait_bkup(0, "[1]", 1000) == 0);
+    kill(sb1, SIGKILL);
+    reap(sb1);
+    CHECK(wait_bkup(0, "[]", 3000) == 0);
+    CHECK(wait_bkup(2, "[]", 3000) == 0);
+    nodeN_crash(2);
+    kill(prim, SIGKILL);
+    reap(prim);
+    CHECK(wait_link_down(0, 2, 3000) == 0);
+    CHECK(reap_within(spawn(caller_notconn, NULL), 12000) == 0);
+    sleep_ms(2500); /* past the takeover delay: nothing was committed */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) && pi.p_nodeid == 2);
+    nodeN_stop(1);
+    nodeN_stop(2);
+}
+
+/* A node unreachable when the standby dies is told when its link is back. */
+static void
+test_bkup_gone_after_link_restore(void)
+{
+    setup3();
+    pid_t prim = on_node(2, primary, NULL);
+    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
+    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
+    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    char out[512];
+    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(0, "link cut 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(1, "link cut 0", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    kill(sb1, SIGKILL);
+    reap(sb1);
+    CHECK(wait_bkup(2, "[]", 3000) == 0);
+    sleep_ms(500);
+    CHECK(wait_bkup(0, "[1]", 100) == 0); /* not told yet: unreachable */
+    CHECK(control_at(0, "link restore 1", out, sizeof(out)) == 0);
+    CHECK(control_at(1, "link restore 0", out, sizeof(out)) == 0);
+    CHECK(wait_bkup(0, "[]", 5000) == 0);
+    kill(prim, SIGKILL);
+    reap(prim);
+    nodeN_stop(1);
+    nodeN_stop(2);
+}
+
+/* The standby's node dies with its daemon (nobody can announce the death):
+ * the others keep counting on it until its daemon starts again, whose
+ * first frame to each peer (BKUP_RESET) withdraws everything it held. A
+ * takeover afterwards does not pick it. */
+static void
+test_restarted_daemon_resets_its_standbys(void)
+{
+    setup3();
+    pid_t prim = on_node(2, primary, NULL);
+    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
+    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
+    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    char out[512];
+    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    nodeN_crash(1);
+    kill(sb1, SIGKILL);
+    reap(sb1);
+    CHECK(wait_link_down(0, 1, 3000) == 0);
+    CHECK(wait_bkup(0, "[1]", 100) == 0); /* nobody could tell */
+    nodeN_start(1, NULL);
+    CHECK(wait_bkup(0, "[]", 8000) == 0);
+    CHECK(wait_bkup(2, "[]", 3000) == 0);
+    nodeN_crash(2);
+    kill(prim, SIGKILL);
+    reap(prim);
+    CHECK(wait_link_down(0, 2, 3000) == 0);
+    CHECK(reap_within(spawn(caller_notconn, NULL), 12000) == 0);
+    sleep_ms(2500); /* past the takeover delay: nothing was committed */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) && pi.p_nodeid == 2);
+    nodeN_stop(1);
+    nodeN_stop(2);
+}
+
+/* ---- BKUP_GONE from the wrong sender ------------------------------------ */
+
+/* peer_dial connects to node 0 as node `as` (a configured peer that is not
+ * running); with secret, completes the handshake (runtime/docs/wire.md).
+ * Returns the socket, -1 on failure. */
+static int
+peer_dial(int as, const char *secret)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)node_port(0))};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        return -1;
+    struct timeval tmo = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
+    if (!secret)
+        return fd;
+    unsigned char h[WIRE_HDR_SIZE + 48];
+    uint8_t nd[16] = "dialer nonce 123", mac[32], msg[41];
+    struct wire_frame f = {.cmd = CMD_HELLO, .flags = 1, .snode = as, .dnode = 0, .len = 16};
+    wire_encode(&f, h);
+    memcpy(h + WIRE_HDR_SIZE, nd, 16);
+    if (write(fd, h, WIRE_HDR_SIZE + 16) != WIRE_HDR_SIZE + 16)
+        return -1;
+    size_t got = 0;
+    while (got < sizeof(h)) {
+        ssize_t k = read(fd, h + got, sizeof(h) - got);
+        if (k <= 0)
+            return -1;
+        got += (size_t)k;
+    }
+    /* step 3: HMAC(secret, "D" | nonce_L | nonce_D | D | L) */
+    msg[0] = 'D';
+    memcpy(msg + 1, h + WIRE_HDR_SIZE, 16);
+    memcpy(msg + 17, nd, 16);
+    for (int i = 0; i < 4; i++) {
+        msg[33 + i] = (uint8_t)(as >> (24 - 8 * i));
+        msg[37 + i] = 0;
+    }
+    hmac_sha256(secret, strlen(secret), msg, sizeof(msg), mac);
+    f = (struct wire_frame){.cmd = CMD_HELLO, .flags = 3, .snode = as, .dnode = 0, .len = 32};
+    wire_encode(&f, h);
+    memcpy(h + WIRE_HDR_SIZE, mac, 32);
+    if (write(fd, h, WIRE_HDR_SIZE + 32) != WIRE_HDR_SIZE + 32)
+        return -1;
+    return fd;
+}
+
+static int
+send_gone(int fd, int snode, int ep)
+{
+    unsigned char h[WIRE_HDR_SIZE];
+    struct wire_frame f = {.cmd = CMD_BKUP_GONE, .dcid = 0, .src = NONE, .dst = ep,
+                           .snode = snode, .dnode = 0};
+    wire_encode(&f, h);
+    return write(fd, h, sizeof(h)) == (ssize_t)sizeof(h) ? 0 : -1;
+}
+
+/* closed: node 0 closed the connection (within ms). */
+static int
+closed(int fd)
+{
+    char b[256];
+    for (;;) {
+        ssize_t k = read(fd, b, sizeof(b));
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+            return 1;
+        if (k < 0)
+            return 0; /* timed out: still open */
+    }
+}
+
+/* Only the node that held a standby can withdraw it: a BKUP_GONE on a
+ * connection that did not authenticate is refused, one that names another
+ * node than the link's peer closes the link, and the peer's own (GONE or
+ * RESET) clears its bit only. */
+static void
+test_bkup_gone_only_from_its_node(void)
+{
+    pid_t prim = spawn(primary, NULL);
+    CHECK(wait_bound(0, SRV, 1, 3000) == 0);
+    char out[512];
+    CHECK(control("backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(control("backup 0 1 2", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(wait_bkup(0, "[1,2]", 1000) == 0);
+    /* No handshake: refused. */
+    int fd = peer_dial(1, NULL);
+    CHECK(fd >= 0);
+    CHECK(send_gone(fd, 1, SRV) == 0);
+    CHECK(closed(fd));
+    close(fd);
+    /* Wrong secret: refused at the handshake. */
+    fd = peer_dial(1, "not the cluster secret at all");
+    CHECK(fd >= 0);
+    send_gone(fd, 1, SRV);
+    CHECK(closed(fd));
+    close(fd);
+    CHECK(wait_bkup(0, "[1,2]", 300) == 0);
+    /* Authenticated as node 1, speaking for node 2: the link is closed. */
+    char secret[128] = "";
+    FILE *sf = fopen(two_nodes_secret, "r");
+    CHECK(sf && fgets(secret, sizeof(secret), sf));
+    fclose(sf);
+    fd = peer_dial(1, secret);
+    CHECK(fd >= 0);
+    CHECK(send_gone(fd, 2, SRV) == 0);
+    CHECK(closed(fd));
+    close(fd);
+    CHECK(wait_bkup(0, "[1,2]", 300) == 0);
+    /* Node 1 withdrawing its own standby: only its bit goes. */
+    fd = peer_dial(1, secret);
+    CHECK(fd >= 0);
+    CHECK(send_gone(fd, 1, SRV) == 0);
+    CHECK(wait_bkup(0, "[2]", 3000) == 0);
+    /* Node 1 "restarted" (BKUP_RESET): again only its own bit goes. */
+    CHECK(control("backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    CHECK(wait_bkup(0, "[1,2]", 1000) == 0);
+    unsigned char h[WIRE_HDR_SIZE];
+    struct wire_frame r = {.cmd = CMD_BKUP_RESET, .snode = 1, .dnode = 0};
+    wire_encode(&r, h);
+    CHECK(write(fd, h, sizeof(h)) == (ssize_t)sizeof(h));
+    CHECK(wait_bkup(0, "[2]", 3000) == 0);
+    close(fd);
+    kill(prim, SIGKILL);
+    reap(prim);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -618,8 +1084,19 @@ main(int argc, char **argv)
         {"backup takeover when the primary's node dies", test_backup_takeover},
         {"backup takeover when the primary's node stops answering (keepalive)", test_backup_takeover_keepalive},
         {"standby death reverts to a surrogate", test_standby_death_reverts},
+        {"standby dies while its endpoint is held for a takeover", test_standby_dies_while_held},
     };
     int rc = test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
+    /* The next tests run on three nodes (node 0 peers with 1 and 2). */
+    nodes_init(3);
+    static const struct test tests3[] = {
+        {"a dead standby is withdrawn everywhere; the takeover goes to the live one", test_dead_standby_withdrawn_takeover_to_live_one},
+        {"the last standby gone: callers get EMOLNOTCONN, nothing is committed", test_last_standby_gone_callers_notconn},
+        {"BKUP_GONE only from the node that held the standby", test_bkup_gone_only_from_its_node},
+        {"a node unreachable when a standby dies is told when its link is back", test_bkup_gone_after_link_restore},
+        {"a restarted daemon withdraws the standbys its predecessor held (BKUP_RESET)", test_restarted_daemon_resets_its_standbys},
+    };
+    rc |= test_main(argc, argv, tests3, sizeof(tests3) / sizeof(tests3[0]));
     two_nodes_cleanup();
     return rc;
 }

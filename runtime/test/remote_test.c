@@ -412,6 +412,27 @@ test_wire_decoder_fuzz(void)
     printf("  %d of 200000 mutated headers were still valid\n", accepted);
     unsigned char zero[WIRE_HDR_SIZE] = {0};
     EXPECT_RC(wire_decode(zero, &g, NULL), EMOLBADREQUEST);
+    /* BKUP_GONE: one endpoint, no payload. */
+    struct wire_frame gone = {.cmd = CMD_BKUP_GONE, .dcid = 0, .src = NONE,
+                              .dst = 1, .snode = 1, .dnode = 0};
+    wire_encode(&gone, h);
+    EXPECT_RC(wire_decode(h, &g, NULL), OK);
+    CHECK(g.cmd == CMD_BKUP_GONE && g.dst == 1 && g.snode == 1);
+    const char *why = NULL;
+    gone.len = 16;
+    wire_encode(&gone, h);
+    EXPECT_RC(wire_decode(h, &g, &why), EMOLMSGSIZE);
+    CHECK(why && strstr(why, "BKUP_GONE"));
+    gone.len = 0;
+    gone.dst = ANY;
+    wire_encode(&gone, h);
+    EXPECT_RC(wire_decode(h, &g, &why), EMOLBADREQUEST);
+    struct wire_frame reset = {.cmd = CMD_BKUP_RESET, .snode = 2, .dnode = 0};
+    wire_encode(&reset, h);
+    EXPECT_RC(wire_decode(h, &g, NULL), OK);
+    reset.len = 1;
+    wire_encode(&reset, h);
+    EXPECT_RC(wire_decode(h, &g, &why), EMOLMSGSIZE);
 }
 
 static void

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,17 +19,47 @@
 #include "lib/proc.h"
 
 char two_nodes_secret[128];
+char node_dirs[MAX_TEST_NODES][96];
+pid_t node_pids[MAX_TEST_NODES];
+/* node1_dir/node1_pid are the historical names of node 1's. */
 char node1_dir[96];
 pid_t node1_pid;
 
-static char port0[32], port1[32], peer0[48], peer1[48];
+static int nnodes, port_base;
+static char ports[MAX_TEST_NODES][32];      /* 127.0.0.1:PORT */
+static char peers[MAX_TEST_NODES][48];      /* ID=127.0.0.1:PORT */
+static char dcarg[64];                      /* 0:dc0:64:8:16:0,1[,2] */
 const char *harness_dvsd_args[16];
+
+void
+nodes_init(int n)
+{
+    nnodes = n;
+    /* Ports from the pid: parallel test processes do not collide. */
+    int base = 20000 + (int)(getpid() % 15000) * MAX_TEST_NODES;
+    port_base = base;
+    for (int i = 0; i < n; i++) {
+        snprintf(ports[i], sizeof(ports[i]), "127.0.0.1:%d", base + i);
+        snprintf(peers[i], sizeof(peers[i]), "%d=127.0.0.1:%d", i, base + i);
+    }
+    snprintf(dcarg, sizeof(dcarg), "0:dc0:64:8:16:0,1%s", n > 2 ? ",2" : "");
+    int a = 0;
+    harness_dvsd_args[a++] = "--dc";
+    harness_dvsd_args[a++] = dcarg;
+    harness_dvsd_args[a++] = "--listen";
+    harness_dvsd_args[a++] = ports[0];
+    for (int i = 1; i < n; i++) {
+        harness_dvsd_args[a++] = "--peer";
+        harness_dvsd_args[a++] = peers[i];
+    }
+    harness_dvsd_args[a++] = "--secret-file";
+    harness_dvsd_args[a++] = two_nodes_secret;
+    harness_dvsd_args[a] = NULL;
+}
 
 void
 two_nodes_init(void)
 {
-    /* Two ports from the pid: parallel test processes do not collide. */
-    int base = 20000 + (int)(getpid() % 20000) * 2;
     snprintf(two_nodes_secret, sizeof(two_nodes_secret),
              "/dev/shm/dvs-test-secret-%d", (int)getpid());
     FILE *f = fopen(two_nodes_secret, "w");
@@ -36,13 +69,7 @@ two_nodes_init(void)
     }
     fputs("correct horse battery staple 42", f);
     fclose(f);
-    snprintf(port0, sizeof(port0), "127.0.0.1:%d", base);
-    snprintf(port1, sizeof(port1), "127.0.0.1:%d", base + 1);
-    snprintf(peer0, sizeof(peer0), "0=%s", port0);
-    snprintf(peer1, sizeof(peer1), "1=%s", port1);
-    const char *args[] = {"--dc", "0:dc0:64:8:16:0,1", "--listen", port0, "--peer",
-                          peer1, "--secret-file", two_nodes_secret, NULL};
-    memcpy(harness_dvsd_args, args, sizeof(args));
+    nodes_init(2);
 }
 
 void
@@ -52,33 +79,105 @@ two_nodes_cleanup(void)
 }
 
 void
-node1_start(const char *secret)
+nodeN_start(int id, const char *secret)
 {
-    snprintf(node1_dir, sizeof(node1_dir), "%s-n1", node_dir());
+    snprintf(node_dirs[id], sizeof(node_dirs[id]), "%s-n%d", node_dir(), id);
+    char idarg[16];
+    snprintf(idarg, sizeof(idarg), "%d", id);
+    const char *argv[24] = {"dvsd", "--dir", node_dirs[id], "--node-id", idarg,
+                            "--dc", dcarg, "--listen", ports[id]};
+    int a = 9;
+    for (int i = 0; i < nnodes; i++) {
+        if (i == id)
+            continue;
+        argv[a++] = "--peer";
+        argv[a++] = peers[i];
+    }
+    argv[a++] = "--secret-file";
+    argv[a++] = secret ? secret : two_nodes_secret;
+    argv[a] = NULL;
     fflush(NULL);
-    node1_pid = fork();
-    if (node1_pid == 0) {
+    pid_t p = fork();
+    if (p == 0) {
         int null = open("/dev/null", O_WRONLY);
         if (!getenv("DVS_TEST_VERBOSE"))
             dup2(null, 2);
-        execl(DVSD_PATH_FOR_TEST, "dvsd", "--dir", node1_dir, "--node-id", "1",
-              "--dc", "0:dc0:64:8:16:0,1", "--listen", port1, "--peer", peer0,
-              "--secret-file", secret ? secret : two_nodes_secret, (char *)NULL);
+        execv(DVSD_PATH_FOR_TEST, (char **)argv);
         _exit(127);
     }
+    node_pids[id] = p;
+    if (id == 1) {
+        memcpy(node1_dir, node_dirs[1], sizeof(node1_dir));
+        node1_pid = p;
+    }
+}
+
+void
+node1_start(const char *secret)
+{
+    nodeN_start(1, secret);
+}
+
+void
+nodeN_stop(int id)
+{
+    pid_t p = id == 1 ? node1_pid : node_pids[id];
+    if (p > 0) {
+        kill(p, SIGTERM);
+        reap_within(p, 3000);
+    }
+    node_pids[id] = 0;
+    if (id == 1)
+        node1_pid = 0;
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", node_dirs[id]);
+    (void)!system(cmd);
 }
 
 void
 node1_stop(void)
 {
-    if (node1_pid > 0) {
-        kill(node1_pid, SIGTERM);
-        reap_within(node1_pid, 3000);
+    nodeN_stop(1);
+}
+
+int
+node_port(int id)
+{
+    return port_base + id;
+}
+
+int
+control_at(int id, const char *request, char *out, size_t outlen)
+{
+    if (id == 0)
+        return control(request, out, outlen);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s/control.sock", node_dirs[id]);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
     }
-    node1_pid = 0;
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", node1_dir);
-    (void)!system(cmd);
+    struct timeval tmo = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
+    size_t n = strlen(request);
+    if (write(fd, request, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    while (got + 1 < outlen) {
+        ssize_t k = read(fd, out + got, outlen - 1 - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+        if (memchr(out, '\n', got))
+            break;
+    }
+    out[got] = 0;
+    close(fd);
+    return got > 0 ? 0 : -1;
 }
 
 int
@@ -96,16 +195,39 @@ links_up(int ms)
     return -1;
 }
 
+int
+links_all_up(int id, int ms)
+{
+    char out[1024];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        if (control_at(id, "links", out, sizeof(out)) == 0 &&
+            strstr(out, "\"state\":\"up\"") &&
+            !strstr(out, "\"state\":\"connecting\"") &&
+            !strstr(out, "\"state\":\"cut\""))
+            return 0;
+        sleep_ms(20);
+    } while (elapsed_ms_since(&t0) < ms);
+    return -1;
+}
+
 pid_t
-on_node1(int (*fn)(void *), void *arg)
+on_node(int id, int (*fn)(void *), void *arg)
 {
     fflush(NULL);
     pid_t p = fork();
     if (p == 0) {
-        setenv("DVS_NODE", node1_dir, 1);
+        setenv("DVS_NODE", id == 0 ? node_dir() : node_dirs[id], 1);
         proc_forget_node(); /* do not keep node 0's table */
         alarm(60);
         _exit(fn(arg));
     }
     return p;
+}
+
+pid_t
+on_node1(int (*fn)(void *), void *arg)
+{
+    return on_node(1, fn, arg);
 }

@@ -34,7 +34,8 @@ export const CLUSTER_HELP = `cluster commands (a cluster is described by a dvs.j
                               stop endpoint EP's program and start it again
   dvs restart --node NODE [FILE]
                               start a node again (stopping it first if it runs): a fresh dvsd
-                              on the same address, links back up, its programs started again
+                              on the same address, links back up, its programs started again,
+                              and the standbys (backups) it held for other nodes' endpoints
   dvs logs [SOURCE] [FILE]    the output of an endpoint's program or a node's dvsd (all without SOURCE)
   dvs link cut|restore A B [FILE]
                               cut or restore the link between nodes A and B (fault injection:

@@ -449,20 +449,8 @@ export class Cluster {
       // can pick the same one when the primary's node dies.
       for (const { e, b } of standbys) {
         aborted();
-        const bn = cluster.nodeState(b);
-        const p = await cluster.startProgram(e, undefined, {
-          node: b,
-          name: backupName(e, bn.name),
-          bind: async (pid) => {
-            await control.request(bn.dir, `bkupbind ${e.dc} ${pid} ${e.number} ${e.node}`);
-          },
-        });
-        const dc = c.dcs.find((d) => d.id === e.dc)!;
-        for (const n of state.nodes) {
-          if (n.id === b || !dc.nodes.includes(n.id)) continue;
-          await control.request(n.dir, `backup ${e.dc} ${e.number} ${b}`);
-        }
-        step(`starting the backup of ${e.name} on ${bn.name} (standby pid ${p.pid}, bkupbind)`);
+        const p = await cluster.startStandby(e, b, e.node);
+        step(`starting the backup of ${e.name} on ${cluster.nodeName(b)} (standby pid ${p.pid}, bkupbind)`);
       }
       cluster.save();
       return cluster;
@@ -820,6 +808,32 @@ export class Cluster {
     };
   }
 
+  /**
+   * Starts endpoint e's program on node b as a standby of its primary on
+   * node `primary`: bound there with bkupbind (it waits in mnx_wait4bind
+   * until a takeover), and every other live node of the DC is told where
+   * the standby is (`backup`), so that the daemons pick the same one when
+   * the primary's node dies (used by up and restartNode).
+   */
+  private async startStandby(e: DvsEndpoint, b: number, primary: number): Promise<ProgramState> {
+    const bn = this.nodeState(b);
+    const p = await this.startProgram(e, undefined, {
+      node: b,
+      name: backupName(e, bn.name),
+      bind: async (pid) => {
+        await control.request(bn.dir, `bkupbind ${e.dc} ${pid} ${e.number} ${primary}`);
+      },
+    });
+    const dc = this.config.dcs.find((d) => d.id === e.dc)!;
+    for (const n of this.state.nodes) {
+      if (n.id === b || !dc.nodes.includes(n.id) || !alive(n.pid, n.start)) continue;
+      await control.request(n.dir, `backup ${e.dc} ${e.number} ${b}`).catch((err: Error) => {
+        throw new Error(`declaring the backup of ${e.name} on ${bn.name} to ${n.name} failed: ${err.message}`);
+      });
+    }
+    return p;
+  }
+
   /** Tells node `n` where every endpoint of another node lives (rmtbind). */
   private async declareRemoteEndpoints(n: NodeState): Promise<void> {
     for (const e of this.config.endpoints) {
@@ -838,7 +852,10 @@ export class Cluster {
    * first if it runs): the node's programs are stopped, a fresh dvsd takes
    * the same address and port, the links to the other nodes come back (they
    * reconnect by themselves), the remote endpoints are declared again and the
-   * node's programs start again, servers first. The old dvsd log is kept as
+   * node's programs start again, servers first, then the standbys it held for
+   * other nodes' endpoints (bkupbind, every node told); an endpoint of the node
+   * that a standby took over meanwhile stays there, and the node becomes its
+   * standby. The old dvsd log is kept as
    * logs/NODE.previous.log.
    */
   async restartNode(id: number, onProgress?: (what: string) => void): Promise<void> {
@@ -846,8 +863,7 @@ export class Cluster {
     const old = this.nodeState(id);
     const n = this.config.nodes.find((x) => x.id === id)!;
     const say = onProgress ?? (() => undefined);
-    // The endpoints placed on this node (dvs.json's node unless migrated). Standbys
-    // (backups) of other nodes' endpoints are not started again: run dvs up anew for them.
+    // The endpoints placed on this node (dvs.json's node unless migrated).
     const mine = this.config.endpoints.filter((e) => this.homeOf(e) === id);
     const victims = new Map<number, string>();
     for (const p of this.state.programs) if (p.node === id && alive(p.pid, p.start)) victims.set(p.pid, p.start);
@@ -881,11 +897,55 @@ export class Cluster {
       say(`waiting for the link ${n.name} <-> ${m.name}`);
       await this.waitLink(id, m.id, LINK_TIMEOUT_MS);
     }
+    // An endpoint of this node that a standby took over while it was down lives
+    // there now: this node comes back as its standby, not as a second primary
+    // (the launcher's placement follows the takeover from now on).
+    const moved = new Map<string, number>();
+    for (const e of mine) {
+      if (!e.program || !e.backups?.length) continue;
+      const live = await this.liveHome(e);
+      if (live !== id) moved.set(e.name, live);
+    }
+    if (moved.size > 0) {
+      this.state.placement = { ...(this.state.placement ?? {}), ...Object.fromEntries(moved) };
+      this.save();
+    }
     if (this.state.nodes.length > 1) await this.declareRemoteEndpoints(fresh);
     for (const e of [...mine.filter((x) => x.server), ...mine.filter((x) => !x.server)]) {
-      if (!e.program) continue;
+      if (!e.program || moved.has(e.name)) continue;
       const p = await this.startProgram(e);
       say(`started ${e.name} on ${n.name} (endpoint ${e.number}, pid ${p.pid})`);
+    }
+    // The fresh daemon knows nothing of the other nodes' standbys (they were
+    // declared to its predecessor): tell it where the live ones are, from their
+    // nodes' own tables, or it could never pick them for a takeover.
+    for (const m of this.state.nodes) {
+      if (m.id === id || !alive(m.pid, m.start)) continue;
+      for (const p of await control.ps(m.dir).catch(() => [] as control.ProcInfo[])) {
+        if (!p.standby || p.pid <= 0) continue;
+        const dc = this.config.dcs.find((d) => d.id === p.dc);
+        if (!dc || !dc.nodes.includes(id)) continue;
+        await control.request(fresh.dir, `backup ${p.dc} ${p.endpoint} ${m.id}`).catch((err: Error) => {
+          throw new Error(`declaring the standby of endpoint ${p.endpoint} on ${m.name} to ${n.name} failed: ${err.message}`);
+        });
+      }
+    }
+    // The standbys this node held for endpoints that live on other nodes: they
+    // died with it. Registered again (bkupbind here, `backup` on every other
+    // node), the other nodes count on this node for a takeover again — they
+    // still did (its daemon died before it could withdraw them), so until now a
+    // takeover onto it would have failed.
+    for (const e of this.config.endpoints) {
+      if (!e.program || !((e.backups ?? []).includes(id) || moved.has(e.name))) continue;
+      const home = await this.liveHome(e);
+      if (home === id) continue; // it lives here now: no standby of itself
+      const hn = this.nodeState(home);
+      if (!alive(hn.pid, hn.start)) {
+        say(`not restarting the backup of ${e.name} on ${n.name}: its primary's node ${hn.name} is down`);
+        continue;
+      }
+      const p = await this.startStandby(e, id, home);
+      say(`started the backup of ${e.name} on ${n.name} (standby pid ${p.pid} of the primary on ${hn.name}, bkupbind)`);
     }
   }
 

@@ -214,3 +214,72 @@ test('primary/backup: dvs crash of the primary\'s node; the backup on the lowest
     await c.down().catch(() => undefined);
   }
 });
+
+test('dvs restart --node of a node that held a standby starts the standby again; a takeover onto it then works', { timeout: 150000 }, async () => {
+  const file = sampleConfig('failover', (c) => {
+    (c as { cluster: { name: string } }).cluster.name = `failover-restart-${process.pid}`;
+    for (const e of c.endpoints) {
+      if (e.name === 'client_a') e.program.args = ['100000', '5000'];
+      if (e.name === 'client_b') e.program.args = ['100000', '5000']; // on node2: restarted with it
+    }
+  });
+  const c = await Cluster.up(file);
+  started.push(c);
+  try {
+    const fo = async () => (await c.status()).endpoints.find((e) => e.name === 'fo_server')!;
+    assert.deepEqual((await fo()).backups?.map((b) => b.node), [1, 2]);
+    await until('the clients to be served by the primary', () =>
+      /answered by pid \d+ on node 0/.test(c.logs('client_a')) && /answered by pid \d+ on node 0/.test(c.logs('client_b')) ? true : undefined,
+    );
+    // node2 dies with its standby (and client_b): its daemon could not withdraw it.
+    await run('node', [DVS, 'crash', 'node2', file], { timeout: 20000 });
+    assert.deepEqual((await fo()).backups?.map((b) => b.node), [1]);
+
+    const out = await run('node', [DVS, 'restart', '--node', 'node2', file], { timeout: 60000 });
+    assert.match(out.stdout, /started client_b on node2 \(endpoint 21, pid \d+\)/);
+    assert.match(out.stdout, /started the backup of fo_server on node2 \(standby pid \d+ of the primary on node0, bkupbind\)/);
+    const s = await c.status();
+    const ep = s.endpoints.find((e) => e.name === 'fo_server')!;
+    assert.deepEqual(ep.backups?.map((b) => b.node), [1, 2]);
+    // Every node counts on both standbys again (the launcher told them).
+    for (const n of s.nodes) {
+      const p = n.procs.find((x) => x.endpoint === 1)!;
+      assert.deepEqual(p.bkup_nodes, [1, 2], `${n.name}: ${JSON.stringify(p)}`);
+    }
+    const ps = await run('node', [DVS, 'ps', file]);
+    assert.match(ps.stdout, /^node2\s+0\s+1\s+\d+\s+\S+\s+backup \(standby pid \d+\) of the primary on node 0/m);
+    assert.match(ps.stdout, /^node0\s+0\s+1\s+\d+\s+fo_server\s+.+ \(primary; backups on node 1, 2\)/m);
+    const st = await run('node', [DVS, 'status', file]);
+    assert.match(st.stdout, /^fo_server\s+1\s+0\s+node0\s+running\s+\d+\s+.+\s+node1 \(pid \d+\), node2 \(pid \d+\)$/m);
+    await until('the restarted client_b to be served', () => (/answered by pid \d+ on node 0/.test(c.logs('client_b')) ? true : undefined));
+
+    // The takeover goes to the restarted standby: node1 (the lowest) and then
+    // the primary's node die; node2 is the only one left.
+    await run('node', [DVS, 'crash', 'node1', file], { timeout: 20000 });
+    await run('node', [DVS, 'crash', 'node0', file], { timeout: 20000 });
+    await until('client_b to be served by the standby on node2', () => (/answered by pid \d+ on node 2/.test(c.logs('client_b')) ? true : undefined), 30000);
+    assert.match(c.logs('node2'), /endpoint 1 of DC 0: taken over by the backup on node 2 \(here\)/);
+    assert.match(c.logs('fo_server@node2'), /serving endpoint 1 on node 2/);
+    assert.doesNotMatch(c.logs('client_b'), /fo_client 21: call \d+: /, 'no call of client_b failed');
+    const after2 = (await c.status()).endpoints.find((e) => e.name === 'fo_server')!;
+    assert.equal(after2.node, 2);
+    assert.equal(after2.state, 'running');
+
+    // The primary's node comes back: the endpoint stays where it was taken over,
+    // node0 becomes its standby (not a second primary).
+    const back = await run('node', [DVS, 'restart', '--node', 'node0', file], { timeout: 60000 });
+    assert.match(back.stdout, /started the backup of fo_server on node0 \(standby pid \d+ of the primary on node2, bkupbind\)/);
+    assert.doesNotMatch(back.stdout, /started fo_server on node0/);
+    const s3 = await c.status();
+    const ep3 = s3.endpoints.find((e) => e.name === 'fo_server')!;
+    assert.equal(ep3.node, 2);
+    assert.equal(ep3.state, 'running');
+    assert.deepEqual(ep3.backups?.map((b) => b.node), [0]);
+    const ps3 = await run('node', [DVS, 'ps', file]);
+    assert.match(ps3.stdout, /^node0\s+0\s+1\s+\d+\s+\S+\s+backup \(standby pid \d+\) of the primary on node 2/m);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.match(c.logs('client_b').split('answered by').pop()!, /on node 2/, 'client_b is still served on node2');
+  } finally {
+    await c.down().catch(() => undefined);
+  }
+});

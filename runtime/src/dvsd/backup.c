@@ -19,19 +19,41 @@
  * A link cut by request (`dvs link cut`) is a partition, not a death:
  * nothing is taken over then (two primaries would answer the same
  * endpoint).
+ *
+ * When a standby here dies, the other nodes must stop counting on it, or
+ * they would pick this node for a takeover that it can only roll back:
+ * backup_standby_gone remembers the death and backup_announce sends
+ * BKUP_GONE (runtime/docs/wire.md) to every peer of the DC, each as soon as
+ * our link to it is up. A peer unreachable at the time gets it when the
+ * link comes back, unless a new standby of the endpoint was registered
+ * here meanwhile (then the announcement is obsolete and dropped), or this
+ * daemon itself stops first (the list is in its memory only): then the
+ * daemon started here next withdraws all of this node's standbys at once,
+ * with the BKUP_RESET it sends first to every peer (proxy.c).
  */
 #define _GNU_SOURCE
 #include <time.h>
 
 #include "backup.h"
 
+#include "proxy.h"
+
 #define TAKEOVER_MS 1500
+#define MAX_GONE 512
 
 static struct dvsd *D;
 /* held[dc][slot]: node+1 whose loss made us start this endpoint's
  * migration, 0 when none. */
 static unsigned char held[NR_DCS][DVST_SLOTS];
 static long down_since[NR_NODES];
+
+/* Deaths of standbys here not yet announced to every peer of the DC. */
+struct gone {
+    int dc, nr, ep;
+    uint32_t to; /* the peers still to tell */
+};
+static struct gone gone[MAX_GONE];
+static int ngone;
 
 static long
 now_ms(void)
@@ -75,6 +97,68 @@ backup_declare(int dcid, int ep, int node)
     return rc;
 }
 
+void
+backup_standby_gone(int dcid, int ep)
+{
+    struct dvst_table *t = D->t;
+    int me = t->dvs.d_nodeid;
+    uint32_t to = 0;
+    for (int b = 0; b < NR_NODES; b++)
+        if (b != me && (t->dcs[dcid].usr.dc_nodes & (1UL << b)) &&
+            t->nodes[b].n_proxies > 0)
+            to |= 1u << b;
+    if (!to)
+        return;
+    int i;
+    for (i = 0; i < ngone; i++)
+        if (gone[i].dc == dcid && gone[i].ep == ep)
+            break;
+    if (i == ngone) {
+        if (ngone == MAX_GONE) {
+            log_msg("endpoint %d of DC %d: too many standby deaths to announce "
+                    "at once; the other nodes keep counting on this one",
+                    ep, dcid);
+            return;
+        }
+        ngone++;
+    }
+    gone[i] = (struct gone){dcid, _ENDPOINT_P(ep), ep, to};
+}
+
+void
+backup_announce(void)
+{
+    struct dvst_table *t = D->t;
+    for (int i = 0; i < ngone;) {
+        struct gone *g = &gone[i];
+        /* A standby registered here again since makes it obsolete: the
+         * launcher tells the other nodes about the new one. */
+        dvst_lock(t);
+        struct dvst_slot *s = dvst_slot(t, g->dc, g->nr);
+        int again = !(atomic_load(&s->rts_flags) & SLOT_FREE) &&
+                    s->endpoint == g->ep && (s->misc_flags & MIS_RMTBACKUP);
+        dvst_unlock(t);
+        if (again)
+            g->to = 0;
+        for (int b = 0; b < NR_NODES && g->to; b++) {
+            if (!(g->to & (1u << b)))
+                continue;
+            struct wire_frame f = {.cmd = CMD_BKUP_GONE, .dcid = g->dc,
+                                   .src = NONE, .dst = g->ep, .dnode = b};
+            if (proxy_send_now(&f) == 0) {
+                g->to &= ~(1u << b);
+                log_msg("endpoint %d of DC %d: told node %d that the standby "
+                        "here is gone", g->ep, g->dc, b);
+            }
+        }
+        if (g->to) {
+            i++;
+            continue;
+        }
+        gone[i] = gone[--ngone];
+    }
+}
+
 /* for_lost calls fn on every endpoint with standbys whose primary is on
  * node (taken under the lock, acted on after: the mnx_* calls lock). */
 struct victim {
@@ -95,10 +179,12 @@ victims(int node, struct victim *v, int max, int only_held)
         for (int i = 0; i < DVST_SLOTS && n < max; i++) {
             struct dvst_slot *s = &t->slots[dc][i];
             uint32_t f = atomic_load(&s->rts_flags);
-            if ((f & SLOT_FREE) || !(f & REMOTE) || s->nodeid != node ||
-                !s->bkup_nodes)
+            if ((f & SLOT_FREE) || !(f & REMOTE) || s->nodeid != node)
                 continue;
-            if (only_held && held[dc][i] != node + 1)
+            /* A held endpoint stays one even if its last standby was
+             * withdrawn meanwhile (BKUP_GONE): take_over must still roll
+             * it back, or its callers would wait in WAITMIGR for good. */
+            if (only_held ? held[dc][i] != node + 1 : !s->bkup_nodes)
                 continue;
             v[n].dc = dc;
             v[n].ep = s->endpoint;
@@ -208,4 +294,6 @@ backup_tick(void)
             down_since[n] = 0;
             take_over(n);
         }
+    if (ngone)
+        backup_announce();
 }

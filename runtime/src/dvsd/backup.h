@@ -15,4 +15,9 @@ int backup_declare(int dcid, int ep, int node);
 void backup_link_down(int node, int cut);
 void backup_link_up(int node);
 void backup_tick(void);
+/* backup_standby_gone (table lock held): the standby of ep here died; the
+ * other nodes of the DC are told by backup_announce (BKUP_GONE), which
+ * runs after the death and with every tick until each has been told. */
+void backup_standby_gone(int dcid, int ep);
+void backup_announce(void);
 #endif

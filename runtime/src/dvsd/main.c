@@ -494,12 +494,14 @@ main(int argc, char **argv)
                 d.stopping = 1;
             } else if (tag == TAG_BIND) {
                 watch_scan(&d);
+                backup_announce();
             } else if (tag >= PX_TAG_FIRST && tag < PX_TAG_LAST) {
                 proxy_event(tag, evs[i].events);
             } else if (tag >= TRACE_TAG_TIMER && tag < WATCH_TAG_BASE) {
                 trace_event(&d, tag);
             } else if (tag >= WATCH_TAG_BASE) {
                 watch_event(&d, tag);
+                backup_announce(); /* a standby's death, if it was one */
             } else if (tag >= TAG_CLIENT_BASE &&
                        tag < TAG_CLIENT_BASE + MAX_CLIENTS) {
                 struct client *c = &clients[tag - TAG_CLIENT_BASE];

@@ -62,6 +62,7 @@ struct link {
     uint64_t sent, rcvd;
     long last_rx, last_tx, next_dial;
     int logged_down;
+    int reset_sent; /* BKUP_RESET sent (once per daemon lifetime) */
 };
 
 struct pending {
@@ -326,6 +327,19 @@ emit(struct px_out *o)
     } while (off < o->read_len);
 }
 
+int
+proxy_send_now(struct wire_frame *f)
+{
+    int node = f->dnode;
+    if (node < 0 || node >= NR_NODES || !links[node].configured ||
+        links[node].ostate != O_UP)
+        return -1;
+    f->len = 0;
+    queue(node, f, NULL);
+    flush(node);
+    return 0;
+}
+
 static void
 flush_all(void)
 {
@@ -503,6 +517,18 @@ out_event(int node, unsigned events)
             ibuf_take(&l->oin, WIRE_HDR_SIZE + 48);
             l->ostate = O_UP;
             l->last_tx = l->last_rx = now_ms();
+            if (!l->reset_sent) {
+                /* First connection of this daemon to the peer: whatever
+                 * standbys the peer counts on here died with our
+                 * predecessor (backup.c). First frame on the stream, so it
+                 * is applied before anything we send later. */
+                struct wire_frame r = {.cmd = CMD_BKUP_RESET, .dnode = node};
+                queue(node, &r, NULL);
+                flush(node);
+                l->reset_sent = 1;
+                if (l->ostate != O_UP)
+                    return;
+            }
             update_flags(node);
         }
     }

@@ -5,6 +5,7 @@
 #define DVSD_PROXY_H
 
 #include "dvsd.h"
+#include "../lib/wire.h"
 
 /* epoll tags owned by the proxy (main.c dispatches them to proxy_event). */
 #define PX_TAG_LISTEN 0x200u
@@ -24,6 +25,9 @@ int proxy_add_peer(int node, const char *hostport);
 void proxy_event(unsigned tag, unsigned events);
 /* proxy_work sends whatever the table has queued for the peers. */
 void proxy_work(void);
+/* proxy_send_now queues frame f for node f->dnode and flushes it; -1 if
+ * our connection to that node is not up (the caller retries later). */
+int proxy_send_now(struct wire_frame *f);
 /* proxy_cut cuts (1) or restores (0) the link to node. */
 int proxy_cut(int node, int cut);
 void proxy_links_json(struct buf *out);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/migrate.h"
+#include "backup.h"
 #include "dvsd.h"
 
 #ifndef PIDFD_THREAD
@@ -95,7 +96,12 @@ drop(struct dvsd *d, struct watch *w)
 static void
 reap(struct dvsd *d, struct dvst_slot *s, const char *why)
 {
+    int standby = (atomic_load(&s->rts_flags) & REMOTE) &&
+                  (s->misc_flags & MIS_RMTBACKUP);
     if (dvsm_owner_died(d->t, s)) {
+        /* The other nodes must stop counting on this standby (backup.c). */
+        if (standby)
+            backup_standby_gone(s->dcid, s->endpoint);
         log_msg("endpoint %d of DC %d (pid %d, %s) %s while %s: keeping its "
                 "slot", s->endpoint, s->dcid, s->tid, s->name, why,
                 (s->misc_flags & MIS_KILLED) ? "migrating (its callers wait "

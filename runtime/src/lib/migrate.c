@@ -266,6 +266,19 @@ int
 dvsm_owner_died(struct dvst_table *t, struct dvst_slot *s)
 {
     uint32_t f = flags_of(s);
+    if ((f & REMOTE) && (s->misc_flags & MIS_RMTBACKUP)) {
+        /* A standby died: the slot is a plain surrogate of the primary.
+         * Also while the endpoint is held for a takeover (MIGRATING): the
+         * slot stays held, only the standby goes, so the takeover no
+         * longer picks this node (and the surrogate is not unbound by the
+         * rollback as a dead owner's would be). */
+        s->misc_flags &= ~MIS_RMTBACKUP;
+        s->lpid = s->tid = PROC_NO_PID;
+        s->starttime = 0;
+        s->bkup_nodes &= ~(1u << t->dvs.d_nodeid);
+        s->bind_gen++;
+        return 1;
+    }
     if (f & MIGRATING) {
         /* The manager stops the old process between start and commit: its
          * callers keep waiting for the new home, not EMOLSRCDIED. */
@@ -275,15 +288,6 @@ dvsm_owner_died(struct dvst_table *t, struct dvst_slot *s)
             s->misc_flags &= ~(MIS_SENDREC | MIS_RCVRQST);
             atomic_store(&s->rts_flags, f & ~BLOCKED_MASK);
         }
-        return 1;
-    }
-    if ((f & REMOTE) && (s->misc_flags & MIS_RMTBACKUP)) {
-        /* A standby died: the slot is a plain surrogate of the primary. */
-        s->misc_flags &= ~MIS_RMTBACKUP;
-        s->lpid = s->tid = PROC_NO_PID;
-        s->starttime = 0;
-        s->bkup_nodes &= ~(1u << t->dvs.d_nodeid);
-        s->bind_gen++;
         return 1;
     }
     return 0;

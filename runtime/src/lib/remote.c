@@ -328,6 +328,40 @@ arrive_message(struct dvst_table *t, const struct wire_frame *f,
     set_flags(sur, flags_of(sur) | fl);
 }
 
+/* arrive_bkup_gone: node f->snode's standby of f->dst died (its own
+ * daemon saw it through the pidfd). Only that node's bit is cleared: the
+ * proxy checked that snode is the authenticated peer the frame came from,
+ * so a node cannot withdraw another node's standby. A takeover started
+ * meanwhile reads bkup_nodes when it picks the winner (backup.c), so it
+ * no longer picks that node. */
+static void
+arrive_bkup_gone(struct dvst_table *t, const struct wire_frame *f)
+{
+    if (f->snode == t->dvs.d_nodeid || !in_range(t, f->dcid, f->dst))
+        return;
+    struct dvst_slot *s = slot_of(t, f->dcid, f->dst);
+    if ((flags_of(s) & SLOT_FREE) || s->endpoint != f->dst)
+        return;
+    s->bkup_nodes &= ~(1u << f->snode);
+}
+
+/* arrive_bkup_reset: node f->snode's daemon has just started, so none of
+ * the standbys we counted on there lives any more (its predecessor could
+ * not announce their deaths). Only that node's bit is cleared. */
+static void
+arrive_bkup_reset(struct dvst_table *t, const struct wire_frame *f)
+{
+    if (f->snode == t->dvs.d_nodeid)
+        return;
+    uint32_t bit = 1u << f->snode;
+    for (int dc = 0; dc < NR_DCS; dc++) {
+        if (!t->dcs[dc].running)
+            continue;
+        for (int i = 0; i < DVST_SLOTS; i++)
+            t->slots[dc][i].bkup_nodes &= ~bit;
+    }
+}
+
 static void
 arrive_notify(struct dvst_table *t, const struct wire_frame *f)
 {
@@ -508,6 +542,12 @@ dvsr_arrive(struct dvst_table *t, const struct wire_frame *f,
     case CMD_COPYOUT_DATA:
     case CMD_COPYIN_ACK:
         arrive_copy(t, f, payload, out, &n, max);
+        break;
+    case CMD_BKUP_GONE:
+        arrive_bkup_gone(t, f);
+        break;
+    case CMD_BKUP_RESET:
+        arrive_bkup_reset(t, f);
         break;
     default:
         break;

@@ -80,7 +80,9 @@ known_cmd(uint16_t c)
     switch (c) {
     case CMD_NONE: case CMD_SEND_MSG: case CMD_NTFY_MSG: case CMD_SNDREC_MSG:
     case CMD_REPLY_MSG: case CMD_COPYIN_DATA: case CMD_COPYOUT_RQST:
-    case CMD_HELLO: case CMD_SHUTDOWN: case CMD_UNBIND: case CMD_SEND_ACK:
+    case CMD_HELLO: case CMD_SHUTDOWN: case CMD_UNBIND: case CMD_BKUP_GONE:
+    case CMD_BKUP_RESET:
+    case CMD_SEND_ACK:
     case CMD_REPLY_ACK: case CMD_COPYIN_ACK: case CMD_COPYOUT_DATA:
         return 1;
     default:
@@ -126,5 +128,14 @@ wire_decode(const unsigned char in[WIRE_HDR_SIZE], struct wire_frame *f,
         return *why = "DC or node id out of range", EMOLBADREQUEST;
     if (f->v_bytes > MAXCOPYLEN || f->v_offset > MAXCOPYLEN)
         return *why = "copy size out of range", EMOLMSGSIZE;
+    if (f->cmd == CMD_BKUP_RESET && f->len != 0)
+        return *why = "BKUP_RESET with a payload", EMOLMSGSIZE;
+    if (f->cmd == CMD_BKUP_GONE) {
+        /* It names one endpoint and carries nothing else. */
+        if (f->len != 0)
+            return *why = "BKUP_GONE with a payload", EMOLMSGSIZE;
+        if (f->dst == ANY || f->dst == NONE || f->dst == SELF)
+            return *why = "BKUP_GONE without an endpoint", EMOLBADREQUEST;
+    }
     return OK;
 }

@@ -33,6 +33,17 @@ enum wire_cmd {
     CMD_HELLO = 10,        /* authentication (payload: see proxy.c) */
     CMD_SHUTDOWN = 11,
     CMD_UNBIND = 12,       /* an endpoint left its node: drop its surrogate */
+    /* The sender's standby (mnx_bkupbind) of endpoint dst in dcid died:
+     * the receiver clears the sender's bit in the slot's bkup_nodes. The
+     * node is the frame's snode, which the receiving proxy has checked is
+     * the authenticated peer of the link, so a node can only withdraw its
+     * own standbys. No payload, no answer. */
+    CMD_BKUP_GONE = 13,
+    /* The sender's daemon has just started: it holds no standby (a
+     * predecessor's died with it). Sent once per peer, as the first frame
+     * on its first connection to that peer; the receiver clears the
+     * sender's bit in every slot's bkup_nodes. No payload, no answer. */
+    CMD_BKUP_RESET = 14,
 };
 #define WIRE_ACK 0x2000
 #define CMD_SEND_ACK (CMD_SEND_MSG | WIRE_ACK)

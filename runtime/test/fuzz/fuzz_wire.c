@@ -5,7 +5,7 @@
  * reject it or return a frame whose fields are in range, never read past
  * the header, and a frame it accepts must survive encode -> decode.
  * Run by run-fuzz.sh (ctest: fuzz_wire) for a bounded time; seeds in
- * corpus/ (one valid frame per command).
+ * corpus/ (one valid frame per command, BKUP_GONE and BKUP_RESET included).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +27,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f.len > WIRE_MAX_PAYLOAD || f.dcid < 0 || f.dcid >= NR_DCS ||
             f.snode < 0 || f.snode >= NR_NODES || f.dnode < 0 ||
             f.dnode >= NR_NODES || f.v_bytes > MAXCOPYLEN)
+            abort();
+        /* A standby's death names one endpoint and carries nothing. */
+        if (f.cmd == CMD_BKUP_GONE &&
+            (f.len != 0 || f.dst == ANY || f.dst == NONE || f.dst == SELF))
+            abort();
+        if (f.cmd == CMD_BKUP_RESET && f.len != 0)
             abort();
         unsigned char again[WIRE_HDR_SIZE];
         struct wire_frame g;
