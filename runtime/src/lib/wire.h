@@ -16,7 +16,7 @@
 #include "m3ipc.h"
 
 #define WIRE_MAGIC 0x44565350u /* "DVSP" */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2 /* 2: BKUP_GONE, BKUP_RESET */
 #define WIRE_HDR_SIZE 144
 #define WIRE_MAX_PAYLOAD MAXCOPYBUF
 
