@@ -174,6 +174,7 @@ async function stopCluster(ctx: Ctx): Promise<void> {
 }
 
 async function endpointAction(ctx: Ctx, n: TreeNode | undefined, action: 'stop' | 'restart' | 'kill'): Promise<void> {
+  ctx.log('view', `${action}: invoked with ${n ? n.id : 'no tree item'}`);
   const ep = n?.endpoint;
   const c = ctx.cluster;
   if (!ep || !c) {
@@ -228,6 +229,7 @@ async function migrateAction(ctx: Ctx, n: TreeNode | undefined): Promise<void> {
 }
 
 async function linkAction(ctx: Ctx, n: TreeNode | undefined, action: 'cut' | 'restore'): Promise<void> {
+  ctx.log('view', `${action}: invoked with ${n ? n.id : 'no tree item'}`);
   const link = n?.link;
   const c = ctx.cluster;
   if (!link || !c) return;

@@ -88,7 +88,8 @@ node -e '
   require("fs").writeFileSync(f, JSON.stringify(c, null, 2));' "$WS/c/kv/dvs.json"
 mkdir -p "$WS/.vscode" && cp "$REPO/test/e2e/fixtures/launch.json" "$WS/.vscode/launch.json"
 # samples/ holds several clusters: the test drives the C key-value one.
-echo '{ "dvs.configFile": "c/kv/dvs.json" }' > "$WS/.vscode/settings.json"
+# The Cluster view logs each refresh (what changed) in the DVS output channel: counted below.
+echo '{ "dvs.configFile": "c/kv/dvs.json", "dvs.clusterView.logRefreshes": true }' > "$WS/.vscode/settings.json"
 export XDG_CONFIG_HOME=$RUN/xdg-config XDG_DATA_HOME=$RUN/xdg-data
 cp "$REPO/test/e2e/settings.json" "$RUN/user-data/User/settings.json"
 PATH=$NODE24_BIN:$PATH "$CS" --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \
@@ -118,4 +119,11 @@ set +e
 rc=$?
 set -e
 phase browser-test
+# What the Cluster view did during the run (the DVS output channel as code-server saved it):
+# how many refresh events it fired, how many of them were full refreshes, and whether a
+# tree command ever arrived without its tree item (a click lost to a refresh).
+DVSLOG=$(cat "$RUN"/user-data/logs/*/exthost*/output_logging_*/*-DVS.log 2>/dev/null || true)
+count() { printf '%s\n' "$DVSLOG" | grep -c -E "$1" || true; }
+echo "cluster view: $(count '^\[view\] .*(full refresh|refresh )') refresh events ($(count '^\[view\] .*full refresh') full)," \
+  "$(count '^\[view\] .*invoked with') tree commands, $(count 'invoked with no tree item') without their tree item"
 exit $rc

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 
 import type { Ctx } from '../ctx';
 import { buildTree, type TreeNode } from '../model/tree';
+import { describeUpdate, reconcile } from '../model/treeDiff';
 
 const SAFETY_REFRESH_MS = 3000;
 /** bind/unbind/errors change the tree for sure; plain IPC only flips sending/receiving. */
@@ -42,6 +43,10 @@ export class ClusterView implements vscode.TreeDataProvider<TreeNode>, vscode.Di
         this.view.message = ctx.cluster && !s ? 'The cluster does not answer.' : undefined;
         if (key === this.shown) return;
         this.shown = key;
+        if (vscode.workspace.getConfiguration('dvs').get<boolean>('clusterView.logRefreshes', false)) {
+          const copy = (t: TreeNode[]): TreeNode[] => JSON.parse(JSON.stringify(t)) as TreeNode[];
+          ctx.log('view', `${new Date().toISOString().slice(11, 23)} [fires: full] ${describeUpdate(reconcile(copy(this.roots), copy(roots)))}`);
+        }
         this.roots = roots;
         this.changed.fire(undefined);
       }),
