@@ -10,6 +10,8 @@ const [baseUrl, folder, shots] = process.argv.slice(2);
 const t0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
 let failures = 0, passes = 0, skips = 0;
+// Retried Cluster-view actions (a click that did not take effect): summed up at the end.
+const retries = [];
 let page;
 class Skip extends Error {}
 const shot = (name) => page.screenshot({ path: path.join(shots, name + '.png') }).catch(() => {});
@@ -64,6 +66,7 @@ async function inlineAction(rowText, action, effect, tries = 4) {
     } catch (e) {
       if (i === tries) throw e;
       log(`  ${action} on ${rowText}: retry ${i} (${e.message.split("\n")[0]})`);
+      retries.push(action);
     }
   }
 }
@@ -79,6 +82,7 @@ async function contextAction(rowText, label, effect, tries = 4) {
       await page.keyboard.press('Escape').catch(() => {});
       if (i === tries) throw e;
       log(`  ${label} on ${rowText}: retry ${i} (${e.message.split("\n")[0]})`);
+      retries.push(label);
     }
   }
 }
@@ -342,6 +346,7 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
   });
 
   log('external hosts requested:', [...external].join(', ') || 'none');
+  log(`cluster view action retries: ${retries.length}${retries.length ? ` (${retries.join(', ')})` : ''}`);
   await browser.close();
   console.log(`${passes} passed, ${failures} failed, ${skips} skipped`);
   process.exit(failures ? 1 : 0);
