@@ -75,7 +75,16 @@ async function contextAction(rowText, label, effect, tries = 4) {
   for (let i = 1; i <= tries; i++) {
     try {
       await sidebarRow(rowText).click({ button: 'right', timeout: 5000 });
-      await page.locator('.context-view .action-label', { hasText: label }).first().click({ timeout: 3000 });
+      const item = page.locator('.context-view .action-label', { hasText: label }).first();
+      // VS Code arms a context-menu item for mouse-up only 100 ms after showing it (so the
+      // release of the right-click never picks an item), later when the page is busy; a
+      // click before that is ignored and the menu stays open. A person never clicks that
+      // fast: point at the item and pause like one.
+      await item.hover({ timeout: 3000 });
+      await page.waitForTimeout(250);
+      await item.click({ timeout: 3000 });
+      await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 1500 })
+        .catch(() => { throw new Error('the menu ignored the click (still open)'); });
       await effect().waitFor({ timeout: 8000 });
       return;
     } catch (e) {
