@@ -3,11 +3,13 @@
 # driven by Debian's Chromium through playwright-core, fully offline.
 # See /work/shared/reference/vscode-e2e-offline.md for why each step is the way it is.
 # Usage: bash test/e2e/run-e2e.sh     Env: E2E_DIR (cache of Node 24 + code-server, default
-# ~/.cache/dvs-e2e), E2E_SHOTS (screenshots, default test-results/e2e), E2E_SKIP_PACKAGE=1.
+# ~/.cache/dvs-e2e), E2E_SHOTS (screenshots, default test-results/e2e), E2E_SKIP_PACKAGE=1,
+# E2E_SCRIPT (the browser script, default test/e2e/e2e.js; test/e2e/menu-stress.js counts lost clicks).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 E2E_DIR=${E2E_DIR:-$HOME/.cache/dvs-e2e}
 SHOTS=${E2E_SHOTS:-$REPO/test-results/e2e}
+BROWSER_SCRIPT=$(realpath "${E2E_SCRIPT:-$REPO/test/e2e/e2e.js}")
 NODE24_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
 export npm_config_audit=false npm_config_fund=false
@@ -115,7 +117,7 @@ phase code-server-start
 
 # 6. The browser test (prints "N passed, N failed"; exits non-zero on any failure).
 set +e
-(cd "$REPO/extension" && timeout 300 node "$REPO/test/e2e/e2e.js" "http://127.0.0.1:$PORT" "$WS" "$SHOTS")
+(cd "$REPO/extension" && timeout 300 node "$BROWSER_SCRIPT" "http://127.0.0.1:$PORT" "$WS" "$SHOTS")
 rc=$?
 set -e
 phase browser-test
