@@ -301,6 +301,20 @@ const trace = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
     await trace().locator('#f-err').uncheck();
   });
 
+  await step('a link\'s tooltip (resolved on hover) shows its state and counters', async () => {
+    if (!linkCut) throw new Skip('no link was cut');
+    // The row carries no tooltip (its counters move with every message and must not redraw
+    // the row); VS Code asks for it when the pointer rests on the row.
+    await page.mouse.move(700, 450);
+    await sidebarRow('→ node1').hover();
+    const tip = page.locator('.workbench-hover', { hasText: 'Link from node0 to node1' }).first();
+    await tip.waitFor({ timeout: 10000 });
+    const text = (await tip.innerText()).replace(/\s+/g, ' ');
+    log('  tooltip:', text);
+    if (!/sent \d+ · received \d+/.test(text)) throw new Error(`no counters in the tooltip: ${text}`);
+    await page.mouse.move(700, 450);
+  });
+
   await step('restore the link', async () => {
     if (!linkCut) throw new Skip('no link was cut');
     await showDvs();
