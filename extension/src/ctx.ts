@@ -26,6 +26,7 @@ export class Ctx {
   private clusterCleanup: vscode.Disposable[] = [];
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  private shownHealth = '';
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('DVS');
@@ -145,6 +146,11 @@ export class Ctx {
   /** The status bar is derived from one value, `health()`. */
   updateStatusBar(): void {
     const h = this.health();
+    // Called after every status poll: every setter below is a message to the workbench
+    // (and the tooltip a new object), so nothing is set when the health is the same.
+    const key = JSON.stringify([h, this.cluster !== undefined]);
+    if (key === this.shownHealth) return;
+    this.shownHealth = key;
     const sb = this.statusBar;
     sb.text = `${icon(h.health)} ${h.text}`;
     sb.backgroundColor =

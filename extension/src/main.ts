@@ -174,10 +174,11 @@ async function stopCluster(ctx: Ctx): Promise<void> {
 }
 
 async function endpointAction(ctx: Ctx, n: TreeNode | undefined, action: 'stop' | 'restart' | 'kill'): Promise<void> {
+  ctx.log('view', `${action}: invoked with ${n ? n.id : 'no tree item'}`);
   const ep = n?.endpoint;
   const c = ctx.cluster;
   if (!ep || !c) {
-    void vscode.window.showInformationMessage('DVS: choose an endpoint in the Cluster view; no cluster is running.');
+    void vscode.window.showInformationMessage(c ? 'DVS: choose an endpoint in the Cluster view.' : 'DVS: no cluster is running.');
     return;
   }
   try {
@@ -191,10 +192,11 @@ async function endpointAction(ctx: Ctx, n: TreeNode | undefined, action: 'stop' 
 
 /** Moves an endpoint to a node the user picks, like `dvs migrate EP NODE`, with the steps as progress. */
 async function migrateAction(ctx: Ctx, n: TreeNode | undefined): Promise<void> {
+  ctx.log('view', `migrate: invoked with ${n ? n.id : 'no tree item'}`);
   const ep = n?.endpoint;
   const c = ctx.cluster;
   if (!ep || !c) {
-    void vscode.window.showInformationMessage('DVS: choose an endpoint in the Cluster view; no cluster is running.');
+    void vscode.window.showInformationMessage(c ? 'DVS: choose an endpoint in the Cluster view.' : 'DVS: no cluster is running.');
     return;
   }
   if (!c.supports.migrate) {
@@ -228,6 +230,7 @@ async function migrateAction(ctx: Ctx, n: TreeNode | undefined): Promise<void> {
 }
 
 async function linkAction(ctx: Ctx, n: TreeNode | undefined, action: 'cut' | 'restore'): Promise<void> {
+  ctx.log('view', `${action}: invoked with ${n ? n.id : 'no tree item'}`);
   const link = n?.link;
   const c = ctx.cluster;
   if (!link || !c) return;
@@ -241,6 +244,7 @@ async function linkAction(ctx: Ctx, n: TreeNode | undefined, action: 'cut' | 're
 }
 
 async function nodeAction(ctx: Ctx, n: TreeNode | undefined, action: 'crash' | 'restart'): Promise<void> {
+  ctx.log('view', `${action}: invoked with ${n ? n.id : 'no tree item'}`);
   const node = n?.node;
   const c = ctx.cluster;
   if (!node || !c) return;

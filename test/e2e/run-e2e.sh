@@ -3,11 +3,13 @@
 # driven by Debian's Chromium through playwright-core, fully offline.
 # See /work/shared/reference/vscode-e2e-offline.md for why each step is the way it is.
 # Usage: bash test/e2e/run-e2e.sh     Env: E2E_DIR (cache of Node 24 + code-server, default
-# ~/.cache/dvs-e2e), E2E_SHOTS (screenshots, default test-results/e2e), E2E_SKIP_PACKAGE=1.
+# ~/.cache/dvs-e2e), E2E_SHOTS (screenshots, default test-results/e2e), E2E_SKIP_PACKAGE=1,
+# E2E_SCRIPT (the browser script, default test/e2e/e2e.js; test/e2e/menu-stress.js counts lost clicks).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 E2E_DIR=${E2E_DIR:-$HOME/.cache/dvs-e2e}
 SHOTS=${E2E_SHOTS:-$REPO/test-results/e2e}
+BROWSER_SCRIPT=$(realpath "${E2E_SCRIPT:-$REPO/test/e2e/e2e.js}")
 NODE24_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
 export npm_config_audit=false npm_config_fund=false
@@ -88,7 +90,8 @@ node -e '
   require("fs").writeFileSync(f, JSON.stringify(c, null, 2));' "$WS/c/kv/dvs.json"
 mkdir -p "$WS/.vscode" && cp "$REPO/test/e2e/fixtures/launch.json" "$WS/.vscode/launch.json"
 # samples/ holds several clusters: the test drives the C key-value one.
-echo '{ "dvs.configFile": "c/kv/dvs.json" }' > "$WS/.vscode/settings.json"
+# The Cluster view logs each refresh (what changed) in the DVS output channel: counted below.
+echo '{ "dvs.configFile": "c/kv/dvs.json", "dvs.clusterView.logRefreshes": true }' > "$WS/.vscode/settings.json"
 export XDG_CONFIG_HOME=$RUN/xdg-config XDG_DATA_HOME=$RUN/xdg-data
 cp "$REPO/test/e2e/settings.json" "$RUN/user-data/User/settings.json"
 PATH=$NODE24_BIN:$PATH "$CS" --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \
@@ -114,8 +117,15 @@ phase code-server-start
 
 # 6. The browser test (prints "N passed, N failed"; exits non-zero on any failure).
 set +e
-(cd "$REPO/extension" && timeout 300 node "$REPO/test/e2e/e2e.js" "http://127.0.0.1:$PORT" "$WS" "$SHOTS")
+(cd "$REPO/extension" && timeout 300 node "$BROWSER_SCRIPT" "http://127.0.0.1:$PORT" "$WS" "$SHOTS")
 rc=$?
 set -e
 phase browser-test
+# What the Cluster view did during the run (the DVS output channel as code-server saved it):
+# how many refresh events it fired, how many of them were full refreshes, and whether a
+# tree command ever arrived without its tree item (a click lost to a refresh).
+DVSLOG=$(cat "$RUN"/user-data/logs/*/exthost*/output_logging_*/*-DVS.log 2>/dev/null || true)
+count() { printf '%s\n' "$DVSLOG" | grep -c -E "$1" || true; }
+echo "cluster view: $(count '^\[view\] .*(full refresh|refresh )') refresh events ($(count '^\[view\] .*full refresh') full)," \
+  "$(count '^\[view\] .*invoked with') tree commands, $(count 'invoked with no tree item') without their tree item"
 exit $rc

@@ -24,4 +24,11 @@ export const COMMANDS = [
 export type CommandId = (typeof COMMANDS)[number];
 
 /** Setting keys (all under `dvs.`); the manifest test compares them with package.json. */
-export const SETTINGS = ['dvs.configFile', 'dvs.runtimePath', 'dvs.trace.maxEvents', 'dvs.trace.openOnStart', 'dvs.trace.server'] as const;
+export const SETTINGS = [
+  'dvs.configFile',
+  'dvs.runtimePath',
+  'dvs.clusterView.logRefreshes',
+  'dvs.trace.maxEvents',
+  'dvs.trace.openOnStart',
+  'dvs.trace.server',
+] as const;
