@@ -131,8 +131,14 @@ node_dir(void)
 int
 control(const char *request, char *out, size_t outlen)
 {
+    return control_dir(g_dir, request, out, outlen);
+}
+
+int
+control_dir(const char *dir, const char *request, char *out, size_t outlen)
+{
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s/control.sock", g_dir);
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s/control.sock", dir);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
         if (fd >= 0)

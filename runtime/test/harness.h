@@ -65,6 +65,8 @@ const char *node_dir(void);
 /* control sends one request line to the node's control socket and reads
  * one reply line into out; returns 0 on success. */
 int control(const char *request, char *out, size_t outlen);
+/* control_dir is control for the node in directory dir. */
+int control_dir(const char *dir, const char *request, char *out, size_t outlen);
 
 long elapsed_ms_since(const struct timespec *start);
 void sleep_ms(int ms);

@@ -625,13 +625,9 @@ test_standby_death_reverts(void)
 }
 
 
-/* The standby dies while its endpoint is held for a takeover (node 1
- * stopped answering): the takeover has nobody left and is rolled back, the
- * slot stays a surrogate of the primary (not unbound like a dead owner's),
- * callers get EMOLNOTCONN, and once node 1 answers again the primary
- * serves them. */
+/* A caller whose sendrec to SRV must end with EMOLNOTCONN. */
 static int
-caller_notconn_once(void *arg)
+caller_expects_notconn(void *arg)
 {
     (void)arg;
     if (mnx_bind(0, C1) != C1)
@@ -645,6 +641,11 @@ caller_notconn_once(void *arg)
     return 0;
 }
 
+/* The standby dies while its endpoint is held for a takeover (node 1
+ * stopped answering): the takeover has nobody left and is rolled back, the
+ * slot stays a surrogate of the primary (not unbound like a dead owner's),
+ * callers get EMOLNOTCONN, and once node 1 answers again the primary
+ * serves them. */
 static void
 test_standby_dies_while_held(void)
 {
@@ -669,7 +670,7 @@ test_standby_dies_while_held(void)
     CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) &&
           !(pi.p_rts_flags & SLOT_FREE) && pi.p_nodeid == 1 &&
           !(pi.p_misc_flags & MIS_RMTBACKUP));
-    CHECK(reap_within(spawn(caller_notconn_once, NULL), 12000) == 0);
+    CHECK(reap_within(spawn(caller_expects_notconn, NULL), 12000) == 0);
     kill(node1_pid, SIGCONT);
     CHECK(links_up(10000) == 0);
     sleep_ms(300);
@@ -826,21 +827,6 @@ test_dead_standby_withdrawn_takeover_to_live_one(void)
  * a caller gets EMOLNOTCONN (no hang, no EMOLMIGRATE), and the endpoint
  * stays declared on node 2 (before BKUP_GONE, node 0 committed it to node
  * 1 after 1.5 s, whose standby was dead). */
-static int
-caller_notconn(void *arg)
-{
-    (void)arg;
-    if (mnx_bind(0, C1) != C1)
-        return 10;
-    message m = {0};
-    int rc = mnx_sendrec_T(SRV, &m, 10000);
-    if (rc != EMOLNOTCONN) {
-        fprintf(stderr, "caller: %s\n", mnx_strerror(rc));
-        return 11;
-    }
-    return 0;
-}
-
 static void
 test_last_standby_gone_callers_notconn(void)
 {
@@ -863,7 +849,7 @@ test_last_standby_gone_callers_notconn(void)
     kill(prim, SIGKILL);
     reap(prim);
     CHECK(wait_link_down(0, 2, 3000) == 0);
-    CHECK(reap_within(spawn(caller_notconn, NULL), 12000) == 0);
+    CHECK(reap_within(spawn(caller_expects_notconn, NULL), 12000) == 0);
     sleep_ms(2500); /* past the takeover delay: nothing was committed */
     proc_usr_t pi;
     EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
@@ -931,7 +917,7 @@ test_restarted_daemon_resets_its_standbys(void)
     kill(prim, SIGKILL);
     reap(prim);
     CHECK(wait_link_down(0, 2, 3000) == 0);
-    CHECK(reap_within(spawn(caller_notconn, NULL), 12000) == 0);
+    CHECK(reap_within(spawn(caller_expects_notconn, NULL), 12000) == 0);
     sleep_ms(2500); /* past the takeover delay: nothing was committed */
     proc_usr_t pi;
     EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);

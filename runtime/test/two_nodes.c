@@ -9,9 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,35 +147,8 @@ node_port(int id)
 int
 control_at(int id, const char *request, char *out, size_t outlen)
 {
-    if (id == 0)
-        return control(request, out, outlen);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s/control.sock", node_dirs[id]);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    struct timeval tmo = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
-    size_t n = strlen(request);
-    if (write(fd, request, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
-        close(fd);
-        return -1;
-    }
-    size_t got = 0;
-    while (got + 1 < outlen) {
-        ssize_t k = read(fd, out + got, outlen - 1 - got);
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-        if (memchr(out, '\n', got))
-            break;
-    }
-    out[got] = 0;
-    close(fd);
-    return got > 0 ? 0 : -1;
+    return id == 0 ? control(request, out, outlen)
+                   : control_dir(node_dirs[id], request, out, outlen);
 }
 
 int
