@@ -5,6 +5,7 @@
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { chromium } = require('playwright-core');
+const palette = require('./palette');
 
 const [baseUrl, folder, shots] = process.argv.slice(2);
 const t0 = Date.now();
@@ -31,20 +32,7 @@ function pgrep(args) {
 }
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-// Command palette with retry: right after load the remote extension host may not have
-// registered the contributed commands yet.
-async function runCommand(title, tries = 6) {
-  const input = page.locator('.quick-input-widget input.input');
-  for (let i = 1; i <= tries; i++) {
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('>' + title);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    try { await row.waitFor({ timeout: 5000 }); await row.click(); return; }
-    catch { log(`  palette: "${title}" not listed yet (try ${i})`); await page.keyboard.press('Escape'); }
-  }
-  throw new Error('command not found in palette: ' + title);
-}
+const runCommand = (title) => palette.runCommand(page, title, { log });
 
 const sidebarRow = (text) => page.locator('.sidebar .monaco-list-row', { hasText: text }).first();
 // Clicking the active container's icon would hide the sidebar, so click only when needed.

@@ -8,6 +8,7 @@
 // (it says "choose an endpoint"), or the menu ignored the click (it is still open).
 const path = require('path');
 const { chromium } = require('playwright-core');
+const palette = require('./palette');
 const [baseUrl, folder, shots] = process.argv.slice(2);
 const N = Number(process.env.PROBES || 40);
 const WAIT = Number(process.env.MENU_WAIT_MS || 0);
@@ -15,18 +16,7 @@ const t0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
 let page;
 
-async function runCommand(title, tries = 6) {
-  const input = page.locator('.quick-input-widget input.input');
-  for (let i = 1; i <= tries; i++) {
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('>' + title);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    try { await row.waitFor({ timeout: 5000 }); await row.click(); return; }
-    catch { await page.keyboard.press('Escape'); }
-  }
-  throw new Error('command not found: ' + title);
-}
+const runCommand = (title) => palette.runCommand(page, title, { log });
 const sidebarRow = (text) => page.locator('.sidebar .monaco-list-row', { hasText: text }).first();
 
 (async () => {
