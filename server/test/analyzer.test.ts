@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import { Analyzer, type TextChange } from '../src/analyzer';
 import { extractUnit } from '../src/extract';
 import { DEFAULT_SETTINGS } from '../src/config';
-import { computeDiagnostics } from '../src/features/diagnostics';
+import { computeDiagnostics, fieldTypes, typeAt } from '../src/features/diagnostics';
 import { loadGrammars, langOfPath } from '../src/parser';
 import { Workspace } from '../src/workspace';
 import * as path from 'node:path';
@@ -306,4 +306,45 @@ test('a unit with a syntax error is analysed again even when its text did not ch
   assert.equal(a.tree.rootNode.toString(), b.tree?.rootNode.toString(), 'the incremental and the fresh parse give the same tree');
   assert.ok(a.tree.rootNode.hasError);
   assert.deepEqual(a.facts, b.facts);
+});
+
+/**
+ * DVS010 types all fields of a unit in one sweep (fieldTypes); it must agree with typeAt,
+ * the per-field definition, on every fixture (C and TypeScript), the generated file and
+ * random valid edits of it (writes, literals, receives, sendrecs and case labels).
+ */
+test('message types of fields in one sweep equal typeAt per field', async () => {
+  const grammars = await loadGrammars();
+  const analyzer = new Analyzer(grammars);
+  const ws = new Workspace(analyzer);
+  const random = rng(99);
+  const inputs: { name: string; text: string; config?: string }[] = [];
+  let gen = generated(60);
+  for (let i = 0; i < 20; i++) {
+    const { start, end, insert } = randomEdit(gen, random, true, i);
+    gen = gen.slice(0, start) + insert + gen.slice(end);
+  }
+  inputs.push({ name: 'generated.c', text: gen });
+  for (const f of codeFiles(FIXTURES)) {
+    const cfg = path.join(path.dirname(f), 'dvs.json');
+    inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), ...(fs.existsSync(cfg) ? { config: fs.readFileSync(cfg, 'utf8') } : {}) });
+  }
+  let typed = 0;
+  for (const [n, input] of inputs.entries()) {
+    const dir = `file:///types/${n}`;
+    if (input.config) ws.setConfig(`${dir}/dvs.json`, input.config);
+    const lang = langOfPath(input.name) ?? 'c';
+    const s = analyzer.analyze({ uri: `${dir}/${path.basename(input.name)}`, lang, text: input.text, keepTree: false });
+    ws.fileUpdated(s, undefined);
+    const fields = s.facts.fields;
+    const expected = fields.map((f) => typeAt(ws, s, f.obj, f, f.caseLabel));
+    // Per unit, as DVS010 asks, then once more (answers from the cache).
+    const units = s.lang === 'c' && s.units.length ? s.units.map((u) => u.facts.fields) : [fields];
+    for (const round of [1, 2]) {
+      const got = units.flatMap((fs) => fieldTypes(ws, s, fs));
+      assert.deepEqual(got, expected, `${input.name} (round ${round})`);
+    }
+    typed += expected.filter((t) => t !== undefined).length;
+  }
+  assert.ok(typed > 100, `only ${typed} typed fields compared`);
 });
