@@ -12,7 +12,7 @@ import { isPointerField, layoutOfField, MESSAGE_LAYOUTS, type DvsMessageType } f
 import type { DocState } from '../analyzer';
 import { type DiagnosticCode, type Settings, severityOf } from '../config';
 import type { CallFact, CaseLabel, FieldFact, FileFacts, Rng } from '../facts';
-import { type EndpointRef, MAXCOPYLEN, type Workspace, fileIndex } from '../workspace';
+import { type EndpointRef, MAXCOPYLEN, type Workspace, fileIndex, unitSignature } from '../workspace';
 import { callSitesTo } from './graph';
 
 export interface QuickFix {
@@ -89,33 +89,79 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
  * checked whole.
  */
 function collectFindings(ws: Workspace, s: DocState): Finding[] {
+  if (s.lang !== 'c') {
+    const whole = new Rules(ws, s, s.facts);
+    return [...whole.runLocal(), ...whole.runProject()];
+  }
+  const c = unitContext(ws, s);
+  const out: Finding[] = [];
+  for (const u of s.units) unitFindingsOf(ws, s, u.facts, c, out);
+  return out;
+}
+
+/** What the per-unit caches of a C file are keyed by (see collectFindings). */
+interface UnitContext {
+  file: FileContext;
+  ctx: string;
+  projectCtx: string;
+}
+
+function unitContext(ws: Workspace, s: DocState): UnitContext {
   const whole = new Rules(ws, s, s.facts);
-  if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
   // DVS002 points at the bind of the file (in another unit, maybe): where the binds are is
   // part of the local context, so that the pointer follows a bind that moved.
   const bindsAt = whole.file.calls.filter((c) => c.kind === 'bind' && c.ep).map((c) => `${c.range.sr}:${c.range.sc}`).join();
   const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}|${bindsAt}`;
-  const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
-  const out: Finding[] = [];
-  for (const u of s.units) {
-    // One Rules per unit for both kinds of rules (a first check of a file misses both).
-    let rules: Rules | undefined;
-    let hit = unitFindings.get(u.facts);
-    if (!hit || hit.ctx !== ctx) {
-      rules = new Rules(ws, s, u.facts, whole.file);
-      hit = { ctx, findings: rules.runLocal() };
-      unitFindings.set(u.facts, hit);
-    }
-    out.push(...hit.findings);
-    let phit = unitProjectFindings.get(u.facts);
-    if (!phit || phit.ctx !== projectCtx) {
-      rules ??= new Rules(ws, s, u.facts, whole.file);
-      phit = { ctx: projectCtx, findings: rules.runProject() };
-      unitProjectFindings.set(u.facts, phit);
-    }
-    out.push(...phit.findings);
+  return { file: whole.file, ctx, projectCtx: `${ctx}|${ws.crossVersion}|${layoutKey(s)}` };
+}
+
+/** Units whose rules ran (local or project), for tests of the caches. */
+export const unitChecks = { count: 0 };
+
+function unitFindingsOf(ws: Workspace, s: DocState, facts: FileFacts, c: UnitContext, out: Finding[]): void {
+  // One Rules per unit for both kinds of rules (a first check of a file misses both).
+  let rules: Rules | undefined;
+  let hit = unitFindings.get(facts);
+  if (!hit || hit.ctx !== c.ctx) {
+    rules = new Rules(ws, s, facts, c.file);
+    hit = { ctx: c.ctx, findings: rules.runLocal() };
+    unitFindings.set(facts, hit);
   }
-  return out;
+  out.push(...hit.findings);
+  let phit = unitProjectFindings.get(facts);
+  if (!phit || phit.ctx !== c.projectCtx) {
+    rules ??= new Rules(ws, s, facts, c.file);
+    phit = { ctx: c.projectCtx, findings: rules.runProject() };
+    unitProjectFindings.set(facts, phit);
+  }
+  if (rules) unitChecks.count++;
+  out.push(...phit.findings);
+}
+
+/**
+ * A background check of a C file that is not open (see BackgroundCheck): the units' findings
+ * are computed into the per-unit caches that computeDiagnostics reads, from unit `next`
+ * on until `deadline` (performance.now()). Returns false when the file is done. When the
+ * context changed since the last call (names, endpoints, other files), it starts over:
+ * findings cached under the old context would not be used.
+ */
+export function precheckUnits(ws: Workspace, s: DocState, job: { next: number; ctx?: string }, deadline: number): boolean {
+  if (s.lang !== 'c') return false;
+  const c = unitContext(ws, s);
+  if (c.projectCtx !== job.ctx) {
+    job.ctx = c.projectCtx;
+    job.next = 0;
+  }
+  const sink: Finding[] = [];
+  while (job.next < s.units.length) {
+    const u = s.units[job.next++] as (typeof s.units)[number];
+    unitFindingsOf(ws, s, u.facts, c, sink);
+    sink.length = 0;
+    // Its cross-file signature too (cached per unit), taken when the file is opened.
+    unitSignature(u.facts);
+    if (performance.now() >= deadline) break;
+  }
+  return job.next < s.units.length;
 }
 
 const layoutKeys = new WeakMap<DocState, string>();
