@@ -264,6 +264,23 @@ void f(message *mp, message m, int r) {
 #define X m.m_type = 9
   r = mnx_sendrec(KV, &m); if (mnx_bind(0, 1) < 0) return; mnx_reply(m.m_source, &m);
 }
+/* Plain writes read from the text (simpleWrite) and look-alikes the tree must decide. */
+void g(message m, message *mp, int r, int i) {
+  m.m_type = KV_GET; m.m1_i1 = -3; m.m1_i2 = 0x1F; mp->m_type = 10u; m.m1_i3 = KV;
+  { m.m2_i1 = 1; } m.m2_i2 = 2 ; m.m2_i3 = r + 1; m.m1_p1 = &r; m.m2_l1 = f(1);
+  switch (m.m_type) { case KV_GET: m.m_type = KV_PUT; break; default: m.m1_i1 = 2; case 3 : m.m1_i2 = 3; }
+  lbl: m.m1_i1 = 4; r = r ? i : m.m1_i2 = 5; if (r) m.m1_i3 = 6; else m.m2_i1 = 7; do m.m2_i2 = 8; while (0);
+  for (i = 0; m.m1_i1 = 9; i++) {} for (;m.m1_i2 = 1;) {} for (r = (1); m.m1_i3 = 2;) {}
+  r = r + // a; b;
+    m.m1_i1 = 3;
+  r = r + // a \
+    b;
+  m.m1_i2 = 4;
+  x = "a;"; m.m1_i3 = 5; x = ';'; m.m2_i1 = 6; r = (int) m.m2_i2 = 7; r = !m.m2_i3 = 8; r = -m.m2_l1 = 9;
+  r = m.m1_i1 = 1; f(m.m1_i2 = 2, m.m1_i3 = 3); *m.m1_p1 = 1; a.b.m1_i1 = 2; a[0].m1_i1 = 3; (m).m1_i1 = 4;
+#define SET m.m1_i1 = 5;
+}
+void h(message m) { m.m_type = KV_GET; m.m_type = ; m.m1_i1 = 1 }
 `;
   const inputs: { name: string; text: string; lang: 'c' | 'typescript' | 'tsx' }[] = [{ name: 'snippets.c', text: snippets, lang: 'c' }];
   for (const f of codeFiles(FIXTURES)) inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), lang: langOfPath(f) ?? 'c' });
