@@ -342,6 +342,12 @@ test('message types of fields in one sweep equal typeAt per field', async () => 
     gen = gen.slice(0, start) + insert + gen.slice(end);
   }
   inputs.push({ name: 'generated.c', text: gen });
+  // One long server loop: many accesses to one message, sweeps also with the default threshold.
+  let loop = '#include <m3ipc.h>\nint big(message *mp)\n{\n\tmessage m;\n\tint r;\n\tfor (;;) {\n\t\tmnx_receive(ANY, &m);\n\t\tswitch (m.m_type) {\n';
+  for (let i = 0; i < 40; i++) {
+    loop += `\t\tcase ${i}: m.m1_i1 = m.m2_i${i % 3}; ${i % 4 === 0 ? `m.m_type = ${100 + i}; ` : ''}${i % 5 === 0 ? 'r = mnx_sendrec(1, &m); ' : ''}m.m1_i2 = r; mp->m1_i${i % 3} = m.m1_i1; break;\n`;
+  }
+  inputs.push({ name: 'loop.c', text: `${loop}\t\t}\n\t\tm.m3_i1 = 1;\n\t\tmnx_send(m.m_source, &m);\n\t}\n}\n` });
   for (const f of codeFiles(FIXTURES)) {
     const cfg = path.join(path.dirname(f), 'dvs.json');
     inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), ...(fs.existsSync(cfg) ? { config: fs.readFileSync(cfg, 'utf8') } : {}) });
@@ -357,8 +363,11 @@ test('message types of fields in one sweep equal typeAt per field', async () => 
     const expected = fields.map((f) => typeAt(ws, s, f.obj, f, f.caseLabel));
     // Per unit, as DVS010 asks, then once more (answers from the cache).
     const units = s.lang === 'c' && s.units.length ? s.units.map((u) => u.facts.fields) : [fields];
-    for (const round of [1, 2]) {
-      const got = units.flatMap((fs) => fieldTypes(ws, s, fs));
+    for (const round of [1, 2, 3]) {
+      // Round 1 always sweeps (threshold 0), round 2 with the default threshold (the cache
+      // is dropped by a names change), round 3 answers from the cache.
+      if (round === 2) ws.touch();
+      const got = units.flatMap((fs) => fieldTypes(ws, s, fs, round === 1 ? 0 : undefined));
       assert.deepEqual(got, expected, `${input.name} (round ${round})`);
     }
     typed += expected.filter((t) => t !== undefined).length;

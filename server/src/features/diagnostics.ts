@@ -870,6 +870,9 @@ export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { 
   return bestType;
 }
 
+/** Fields × writes of one variable from which fieldTypes sweeps instead of scanning per field. */
+const SWEEP_FROM = 64;
+
 /** What can set a variable's message type, for fieldTypes' sweep. */
 interface TypeEvent {
   o: number;
@@ -881,10 +884,11 @@ interface TypeEvent {
 /**
  * The message types at many fields at once: `typeAt` for each, in one sweep per variable
  * of a scope instead of a scan of the variable's writes per field (DVS010 asks for every
- * field of a function). Results equal typeAt's (a test compares them on every fixture) and
+ * field of a function), when the variable has enough fields and writes for the sweep to
+ * pay (`sweepFrom`: tests sweep always). Results equal typeAt's (a test compares them on every fixture) and
  * are cached per field like cachedType's.
  */
-export function fieldTypes(ws: Workspace, s: DocState, fields: readonly FieldFact[]): (string | undefined)[] {
+export function fieldTypes(ws: Workspace, s: DocState, fields: readonly FieldFact[], sweepFrom = SWEEP_FROM): (string | undefined)[] {
   const out: (string | undefined)[] = new Array(fields.length);
   const gen = ws.namesVersion;
   const groups = new Map<string, number[]>();
@@ -907,6 +911,19 @@ export function fieldTypes(ws: Workspace, s: DocState, fields: readonly FieldFac
   for (const [key, members] of groups) {
     const first = fields[members[0] as number] as FieldFact;
     const idx = scopeIndex(s, first.scope);
+    // A sweep costs more than a few scans (sorting, allocation): measured warm on the
+    // benchmark's functions (a handful of fields per variable) it took twice as long.
+    // It pays off in functions with many accesses to one message.
+    const writes = (idx.fieldWrites.get(key)?.length ?? 0) + (idx.literalsByVar.get(key)?.length ?? 0) + (idx.callsByTarget.get(key)?.length ?? 0);
+    if (members.length * writes <= sweepFrom) {
+      for (const i of members) {
+        const f = fields[i] as FieldFact;
+        const type = typeAt(ws, s, f.obj, f, f.caseLabel);
+        out[i] = type;
+        typeCache.set(f, { gen, type });
+      }
+      continue;
+    }
     // Events in the order typeAt considers them (writes, literals, calls): at equal offsets
     // the first one wins there, and the stable sort keeps that order here.
     const events: TypeEvent[] = [];
