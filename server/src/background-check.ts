@@ -42,19 +42,20 @@ export class BackgroundCheck {
   }
 
   /**
-   * Check for about `budgetMs` (a unit is not split: one may run past it). A file that changed
+   * Check for about `budgetMs`, at least one unit (a unit is not split: one may run past
+   * the budget). A file that changed
    * since its check started (an edit, a watched-file change) is checked from its new state;
    * its unchanged units hit the caches. A file opened meanwhile is dropped.
    */
   step(budgetMs: number): void {
     const deadline = performance.now() + budgetMs;
-    while (performance.now() < deadline || !this.job) {
-      if (!this.job) {
+    // At least one unit per call, however small the budget.
+    for (let first = true; first || performance.now() < deadline; first = false) {
+      while (!this.job) {
         const uri = this.queue.shift();
         if (uri === undefined) return;
         const state = this.analyzer.get(uri);
-        if (!state || state.lang !== 'c' || this.isOpen(uri)) continue;
-        this.job = { uri, state, next: 0 };
+        if (state && state.lang === 'c' && !this.isOpen(uri)) this.job = { uri, state, next: 0 };
       }
       const job = this.job;
       const current = this.analyzer.get(job.uri);
