@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Analyzer, type TextChange } from '../src/analyzer';
 import { BackgroundCheck } from '../src/background-check';
@@ -14,7 +15,8 @@ import { DEFAULT_SETTINGS } from '../src/config';
 import { computeDiagnostics, unitChecks } from '../src/features/diagnostics';
 import { loadGrammars } from '../src/parser';
 import { Workspace } from '../src/workspace';
-import { FIXTURES, codeFiles } from './harness';
+import { Client, FIXTURES, codeFiles } from './harness';
+import type { Diagnostic } from 'vscode-languageserver-protocol/node';
 
 const CONFIG = JSON.stringify({
   cluster: { name: 'bgc' },
@@ -175,4 +177,47 @@ test('diagnostics after a background check with edits, disk changes and opens eq
     findings += want.length;
   }
   assert.ok(findings > 50, `only ${findings} findings compared`);
+});
+
+/** Diagnostics without the project's directory, to compare two copies of a project. */
+function normalized(ds: Diagnostic[]): string[] {
+  return ds.map((d) => JSON.stringify({ ...d, relatedInformation: d.relatedInformation?.map((r) => ({ ...r, location: { ...r.location, uri: path.basename(r.location.uri) } })) })).sort();
+}
+
+test('the real server: an edit during the background check, and a file opened after it, give the diagnostics of a server started on the edited files', async () => {
+  const dirs = [0, 1].map((k) => fs.mkdtempSync(path.join(os.tmpdir(), `dvs-bgc-${process.pid}-${k}-`)));
+  const texts = [0, 1, 2, 3].map((n) => generated(n, 40));
+  // The edit: a server loop of f1 handles 7 instead of KV_GET, so the sends of 7 to
+  // KV_SERVER in f2 are no longer reported (DVS009): f2's findings depend on it.
+  const at = (texts[1] as string).indexOf('case KV_GET:') + 'case '.length;
+  const edited = `${(texts[1] as string).slice(0, at)}7${(texts[1] as string).slice(at + 'KV_GET'.length)}`;
+  const before = await setup([{ dir: 'file:///bgc/srv', config: CONFIG, files: texts.map((text, n) => ({ uri: `file:///bgc/srv/f${n}.c`, text })) }]);
+  const unedited = computeDiagnostics(before.ws, before.analyzer.get('file:///bgc/srv/f2.c') as NonNullable<ReturnType<Analyzer['get']>>, DEFAULT_SETTINGS);
+  assert.ok(unedited.some((d) => d.code === 'DVS009'), 'f2 has no DVS009 before the edit');
+  for (const [k, dir] of dirs.entries()) {
+    fs.writeFileSync(path.join(dir, 'dvs.json'), CONFIG);
+    texts.forEach((t, n) => fs.writeFileSync(path.join(dir, `f${n}.c`), k === 1 && n === 1 ? edited : t));
+  }
+  const [a, b] = [await Client.start(dirs[0] as string), await Client.start(dirs[1] as string)];
+  try {
+    await Promise.all([a.indexed, b.indexed]);
+    // A: f1 opened and edited at once, while the check goes over the other files.
+    const file = (n: number, k = 0): string => path.join(dirs[k] as string, `f${n}.c`);
+    await a.open(file(1));
+    const pos = position(texts[1] as string, at);
+    const afterEdit = await a.change(file(1), [{ range: { start: pos, end: { line: pos.line, character: pos.character + 'KV_GET'.length } }, text: '7' }]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const a2 = await a.open(file(2));
+    // B: started on the edited text, f2 and f1 opened at once.
+    const b2 = await b.open(file(2, 1));
+    const b1 = await b.open(file(1, 1));
+    assert.ok(b2.length > 10 && b1.length > 10, `${b2.length} / ${b1.length} findings`);
+    assert.ok(!b2.some((d) => d.code === 'DVS009'), 'the edit did not change f2');
+    assert.deepEqual(normalized(a2), normalized(b2));
+    assert.deepEqual(normalized(afterEdit ?? []), normalized(b1));
+  } finally {
+    await a.stop();
+    await b.stop();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
 });
