@@ -139,6 +139,48 @@ function plainRead(src: string, start: number, end: number): boolean {
   return !((c === 43 && c2 === 43) || (c === 45 && c2 === 45) || c === 47 || c === 35 || c === 92);
 }
 
+/** `= VALUE;` after a field: a plain value (identifier or integer) and the statement's end. */
+const SIMPLE_ASSIGN = /[ \t]*=[ \t]*(0[xX][0-9a-fA-F]+|-?[0-9]+|[A-Za-z_][A-Za-z0-9_]*)[ \t]*;/y;
+const CASE_BEFORE = /(?:\bcase[ \t]+[A-Za-z_][A-Za-z0-9_]*|\bdefault)[ \t]*$/;
+
+/**
+ * A write `obj.f = VALUE;` that is a whole statement, read from the text: the field, its
+ * value and the statement's end without `parent` lookups (each descends from the root of
+ * the tree). Only when nothing can bind the field otherwise: it starts a statement (after
+ * `{`, `}`, a `;` that is not in a `for` header, or a `case X:` label) and the value is a
+ * single token. Undefined otherwise, and the tree decides.
+ */
+function simpleWrite(src: string, start: number, nameEnd: number): { value: string; end: number } | undefined {
+  SIMPLE_ASSIGN.lastIndex = nameEnd;
+  const m = SIMPLE_ASSIGN.exec(src);
+  if (!m) return undefined;
+  let i = start - 1;
+  while (i >= 0) {
+    const c = src.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+    i--;
+  }
+  // The character found must be code: not inside a `//` comment (which could hide an
+  // operator before the field), nor on a line continued from the one before.
+  const ls = src.lastIndexOf('\n', i) + 1;
+  if (src.slice(ls, i + 1).includes('/') || (ls >= 2 && src[ls - 2] === '\\') || (ls >= 3 && src[ls - 2] === '\r' && src[ls - 3] === '\\')) return undefined;
+  const c = src[i];
+  if (c === ':') {
+    if (!CASE_BEFORE.test(src.slice(Math.max(0, i - 80), i))) return undefined;
+  } else if (c === ';') {
+    // A `for (a; b.f = 1; c)` header: an unmatched `(` since the statement before.
+    let depth = 0;
+    for (let j = i - 1; j >= 0; j--) {
+      const d = src[j];
+      if (d === ';' || d === '{' || d === '}') break;
+      if (d === '"' || d === "'" || d === '/' || d === '#' || d === '\\') return undefined;
+      if (d === ')') depth++;
+      else if (d === '(' && --depth < 0) return undefined;
+    }
+  } else if (c !== '{' && c !== '}') return undefined;
+  return { value: m[1] as string, end: SIMPLE_ASSIGN.lastIndex };
+}
+
 function argFact(n: Node, lang: Lang, type = n.type): ArgFact {
   const text = n.text;
   const base = { text, range: textRng(n, text) };
@@ -231,6 +273,8 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
     for (const c of m.captures) map.set(c.name, c.node);
     return map;
   };
+  // Error recovery can shape a unit's inside in ways its text does not show (simpleWrite).
+  const unitHasError = src !== undefined && lang === 'c' && unit.hasError;
   // Pass 1: scopes, inactive regions and the m_type cases, which the other facts refer to.
   const rest: Map<string, Node>[] = [];
   const callNodes: Node[] = [];
@@ -314,14 +358,22 @@ export function extractUnit(unit: Node, lang: Lang, query: Query, precomputed?: 
       const obj = objectText(c.get('field.object') as Node, nameNode, src);
       // Most accesses are reads; those need no parent (a costly call: tree-sitter finds a
       // parent by descending from the root).
-      const parent = src !== undefined && plainRead(src, node.startIndex, nameNode.startIndex + fieldName.length) ? null : node.parent;
+      const nameEnd = nameNode.startIndex + fieldName.length;
+      // So do plain writes that are whole statements (`m.m_type = KV_GET;`), in a unit
+      // without syntax errors.
+      const plain = src !== undefined && lang === 'c' && !unitHasError ? simpleWrite(src, node.startIndex, nameEnd) : undefined;
+      const parent = plain || (src !== undefined && plainRead(src, node.startIndex, nameEnd)) ? null : node.parent;
       const pt = parent?.type;
       let write = false;
       let value: string | undefined;
       let stmt: Rng | undefined;
-      // The field is a direct child of the assignment: it is the left side when it starts
-      // where the assignment does (the right side comes after the operator).
-      if (parent && (pt === 'assignment_expression' || pt === 'augmented_assignment_expression') && parent.startIndex === node.startIndex) {
+      if (plain && src !== undefined) {
+        write = true;
+        value = plain.value;
+        stmt = textRng(node, src.slice(node.startIndex, plain.end));
+      } else if (parent && (pt === 'assignment_expression' || pt === 'augmented_assignment_expression') && parent.startIndex === node.startIndex) {
+        // The field is a direct child of the assignment: it is the left side when it starts
+        // where the assignment does (the right side comes after the operator).
         write = true;
         value = parent.childForFieldName('right')?.text;
         const st = parent.parent;

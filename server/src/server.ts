@@ -48,6 +48,7 @@ import { findDefinitions, findReferences } from './features/navigation';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { IndexPool } from './index-pool';
+import { BackgroundCheck } from './background-check';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
 import { applyRangeChange } from './util/text';
 import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
@@ -55,7 +56,7 @@ import { type ConfigState, Workspace, pathToUri, uriToPath } from './workspace';
 export const SERVER_NAME = 'dvs-language-server';
 
 /**
- * Length of one slice of a background parse (see scheduleTrees): a message that arrives
+ * Length of one slice of a background parse (see scheduleBackground): a message that arrives
  * meanwhile waits for the rest of the slice.
  */
 const TREE_SLICE_MS = 3;
@@ -72,8 +73,10 @@ export class DvsServer {
   private settings: Settings = DEFAULT_SETTINGS;
   private readonly open = new Map<string, { text: string; version: number }>();
   private readonly dirty = new Set<string>();
-  /** A slice of background parsing is queued (see scheduleTrees). */
+  /** A slice of background work is queued (see scheduleBackground). */
   private treeSlice = false;
+  /** Diagnostics of the indexed files computed while the editor is idle (see BackgroundCheck). */
+  private readonly check: BackgroundCheck;
   /** Projects whose other files wait for a re-check (see scheduleCross). */
   private readonly crossProjects = new Set<ConfigState | undefined>();
   private crossTimer: NodeJS.Timeout | undefined;
@@ -97,6 +100,7 @@ export class DvsServer {
   ) {
     this.analyzer = new Analyzer(grammars);
     this.ws = new Workspace(this.analyzer);
+    this.check = new BackgroundCheck(this.analyzer, this.ws, (uri) => this.open.has(uri));
   }
 
   /** Load grammars (with the ABI check) before answering `initialize`. */
@@ -259,6 +263,10 @@ export class DvsServer {
     this.connection.console.info(`indexed ${files.length} files (${configs} dvs.json) in ${durationMs} ms${threads ? ` on ${threads} threads` : ''}`);
     void this.connection.sendNotification(IndexedNotification, { files: files.length, configs, durationMs });
     this.republishAll();
+    // Then, between the editor's messages, the closed files' diagnostics fill the caches
+    // that an open of one of them reads.
+    this.check.enqueue(this.analyzer.uris().filter((u) => !this.open.has(u)));
+    this.scheduleBackground();
   }
 
   /**
@@ -357,7 +365,7 @@ export class DvsServer {
     if (!lang) return;
     const prev = this.analyzer.get(uri)?.facts;
     // A file indexed with this very text keeps its facts: the diagnostics need no parse,
-    // and its tree is parsed in the background once they are sent (see scheduleTrees).
+    // and its tree is parsed in the background once they are sent (see scheduleBackground).
     const state = this.analyzer.reopen({ uri, lang, text, version }) ?? this.analyzer.analyze({ uri, lang, text, version, keepTree: true });
     this.ws.fileUpdated(state, prev);
     this.schedule(uri);
@@ -459,7 +467,7 @@ export class DvsServer {
       setImmediate(() => {
         for (const u of uris) if (this.open.has(u)) this.ws.recordSignature(u);
         this.lastActivity = performance.now();
-        this.scheduleTrees();
+        this.scheduleBackground();
         if (cross) {
           // Only the project (dvs.json) of the changed files can see the change.
           for (const u of uris) this.crossProjects.add(this.ws.configs.get(u) ?? this.ws.configFor(u));
@@ -495,14 +503,14 @@ export class DvsServer {
   }
 
   /**
-   * Parse the trees of reopened documents (see onDidOpen) in the background, in slices of
-   * TREE_SLICE_MS between the messages of the editor: the parse of a large file takes
-   * tens of milliseconds that an open, edit or request should not wait for. An edit that
-   * arrives first is analysed without the tree (Analyzer.edit). Slices pause while
-   * diagnostics wait to be published.
+   * Background work between the messages of the editor, in slices of TREE_SLICE_MS: first
+   * the trees of reopened documents (see onDidOpen; the parse of a large file takes tens of
+   * milliseconds that an open, edit or request should not wait for; an edit that arrives
+   * first is analysed without the tree, see Analyzer.edit), then the check of the indexed
+   * files (BackgroundCheck). Slices pause while diagnostics wait to be published.
    */
-  private scheduleTrees(): void {
-    if (this.treeSlice || this.analyzer.pendingTrees === 0) return;
+  private scheduleBackground(): void {
+    if (this.treeSlice || (this.analyzer.pendingTrees === 0 && !this.check.pending)) return;
     this.treeSlice = true;
     const slice = (): void => {
       if (this.flushScheduled) {
@@ -510,6 +518,16 @@ export class DvsServer {
         return;
       }
       this.treeSlice = false;
+      if (this.analyzer.pendingTrees === 0) {
+        try {
+          this.check.step(TREE_SLICE_MS);
+        } catch (e) {
+          // The file's diagnostics are computed again (and the error logged) when it is opened.
+          this.connection.console.error(`background check failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        }
+        this.scheduleBackground();
+        return;
+      }
       let changed: { state: DocState; prev: FileFacts }[] = [];
       try {
         changed = this.analyzer.stepTrees(TREE_SLICE_MS);
@@ -522,7 +540,7 @@ export class DvsServer {
         this.ws.fileUpdated(state, prev);
         this.schedule(state.uri);
       }
-      this.scheduleTrees();
+      this.scheduleBackground();
     };
     // Two turns of the event loop: a message read meanwhile (vscode-jsonrpc handles it in
     // a setImmediate queued when it is read) then runs before the next slice, so it waits

@@ -486,7 +486,7 @@ export function crossSignature(s: DocState): string[] {
 const unitSignatures = new WeakMap<FileFacts, string>();
 
 /** Cached per unit: facts of units an edit did not touch are the same objects. */
-function unitSignature(f: FileFacts): string {
+export function unitSignature(f: FileFacts): string {
   const hit = unitSignatures.get(f);
   if (hit !== undefined) return hit;
   const parts: string[] = [];

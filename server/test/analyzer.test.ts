@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import { Analyzer, type TextChange } from '../src/analyzer';
 import { extractUnit } from '../src/extract';
 import { DEFAULT_SETTINGS } from '../src/config';
-import { computeDiagnostics } from '../src/features/diagnostics';
+import { computeDiagnostics, fieldTypes, typeAt } from '../src/features/diagnostics';
 import { loadGrammars, langOfPath } from '../src/parser';
 import { Workspace } from '../src/workspace';
 import * as path from 'node:path';
@@ -264,6 +264,23 @@ void f(message *mp, message m, int r) {
 #define X m.m_type = 9
   r = mnx_sendrec(KV, &m); if (mnx_bind(0, 1) < 0) return; mnx_reply(m.m_source, &m);
 }
+/* Plain writes read from the text (simpleWrite) and look-alikes the tree must decide. */
+void g(message m, message *mp, int r, int i) {
+  m.m_type = KV_GET; m.m1_i1 = -3; m.m1_i2 = 0x1F; mp->m_type = 10u; m.m1_i3 = KV;
+  { m.m2_i1 = 1; } m.m2_i2 = 2 ; m.m2_i3 = r + 1; m.m1_p1 = &r; m.m2_l1 = f(1);
+  switch (m.m_type) { case KV_GET: m.m_type = KV_PUT; break; default: m.m1_i1 = 2; case 3 : m.m1_i2 = 3; }
+  lbl: m.m1_i1 = 4; r = r ? i : m.m1_i2 = 5; if (r) m.m1_i3 = 6; else m.m2_i1 = 7; do m.m2_i2 = 8; while (0);
+  for (i = 0; m.m1_i1 = 9; i++) {} for (;m.m1_i2 = 1;) {} for (r = (1); m.m1_i3 = 2;) {}
+  r = r + // a; b;
+    m.m1_i1 = 3;
+  r = r + // a \
+    b;
+  m.m1_i2 = 4;
+  x = "a;"; m.m1_i3 = 5; x = ';'; m.m2_i1 = 6; r = (int) m.m2_i2 = 7; r = !m.m2_i3 = 8; r = -m.m2_l1 = 9;
+  r = m.m1_i1 = 1; f(m.m1_i2 = 2, m.m1_i3 = 3); *m.m1_p1 = 1; a.b.m1_i1 = 2; a[0].m1_i1 = 3; (m).m1_i1 = 4;
+#define SET m.m1_i1 = 5;
+}
+void h(message m) { m.m_type = KV_GET; m.m_type = ; m.m1_i1 = 1 }
 `;
   const inputs: { name: string; text: string; lang: 'c' | 'typescript' | 'tsx' }[] = [{ name: 'snippets.c', text: snippets, lang: 'c' }];
   for (const f of codeFiles(FIXTURES)) inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), lang: langOfPath(f) ?? 'c' });
@@ -306,4 +323,54 @@ test('a unit with a syntax error is analysed again even when its text did not ch
   assert.equal(a.tree.rootNode.toString(), b.tree?.rootNode.toString(), 'the incremental and the fresh parse give the same tree');
   assert.ok(a.tree.rootNode.hasError);
   assert.deepEqual(a.facts, b.facts);
+});
+
+/**
+ * DVS010 types all fields of a unit in one sweep (fieldTypes); it must agree with typeAt,
+ * the per-field definition, on every fixture (C and TypeScript), the generated file and
+ * random valid edits of it (writes, literals, receives, sendrecs and case labels).
+ */
+test('message types of fields in one sweep equal typeAt per field', async () => {
+  const grammars = await loadGrammars();
+  const analyzer = new Analyzer(grammars);
+  const ws = new Workspace(analyzer);
+  const random = rng(99);
+  const inputs: { name: string; text: string; config?: string }[] = [];
+  let gen = generated(60);
+  for (let i = 0; i < 20; i++) {
+    const { start, end, insert } = randomEdit(gen, random, true, i);
+    gen = gen.slice(0, start) + insert + gen.slice(end);
+  }
+  inputs.push({ name: 'generated.c', text: gen });
+  // One long server loop: many accesses to one message, sweeps also with the default threshold.
+  let loop = '#include <m3ipc.h>\nint big(message *mp)\n{\n\tmessage m;\n\tint r;\n\tfor (;;) {\n\t\tmnx_receive(ANY, &m);\n\t\tswitch (m.m_type) {\n';
+  for (let i = 0; i < 40; i++) {
+    loop += `\t\tcase ${i}: m.m1_i1 = m.m2_i${i % 3}; ${i % 4 === 0 ? `m.m_type = ${100 + i}; ` : ''}${i % 5 === 0 ? 'r = mnx_sendrec(1, &m); ' : ''}m.m1_i2 = r; mp->m1_i${i % 3} = m.m1_i1; break;\n`;
+  }
+  inputs.push({ name: 'loop.c', text: `${loop}\t\t}\n\t\tm.m3_i1 = 1;\n\t\tmnx_send(m.m_source, &m);\n\t}\n}\n` });
+  for (const f of codeFiles(FIXTURES)) {
+    const cfg = path.join(path.dirname(f), 'dvs.json');
+    inputs.push({ name: f, text: fs.readFileSync(f, 'utf8'), ...(fs.existsSync(cfg) ? { config: fs.readFileSync(cfg, 'utf8') } : {}) });
+  }
+  let typed = 0;
+  for (const [n, input] of inputs.entries()) {
+    const dir = `file:///types/${n}`;
+    if (input.config) ws.setConfig(`${dir}/dvs.json`, input.config);
+    const lang = langOfPath(input.name) ?? 'c';
+    const s = analyzer.analyze({ uri: `${dir}/${path.basename(input.name)}`, lang, text: input.text, keepTree: false });
+    ws.fileUpdated(s, undefined);
+    const fields = s.facts.fields;
+    const expected = fields.map((f) => typeAt(ws, s, f.obj, f, f.caseLabel));
+    // Per unit, as DVS010 asks, then once more (answers from the cache).
+    const units = s.lang === 'c' && s.units.length ? s.units.map((u) => u.facts.fields) : [fields];
+    for (const round of [1, 2, 3]) {
+      // Round 1 always sweeps (threshold 0), round 2 with the default threshold (the cache
+      // is dropped by a names change), round 3 answers from the cache.
+      if (round === 2) ws.touch();
+      const got = units.flatMap((fs) => fieldTypes(ws, s, fs, round === 1 ? 0 : undefined));
+      assert.deepEqual(got, expected, `${input.name} (round ${round})`);
+    }
+    typed += expected.filter((t) => t !== undefined).length;
+  }
+  assert.ok(typed > 100, `only ${typed} typed fields compared`);
 });

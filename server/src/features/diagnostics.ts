@@ -11,8 +11,8 @@ import { type Diagnostic, type DiagnosticRelatedInformation, type Range, type Te
 import { isPointerField, layoutOfField, MESSAGE_LAYOUTS, type DvsMessageType } from '@dvs/grammar';
 import type { DocState } from '../analyzer';
 import { type DiagnosticCode, type Settings, severityOf } from '../config';
-import type { CallFact, CaseLabel, FileFacts, Rng } from '../facts';
-import { type EndpointRef, MAXCOPYLEN, type Workspace, fileIndex } from '../workspace';
+import type { CallFact, CaseLabel, FieldFact, FileFacts, Rng } from '../facts';
+import { type EndpointRef, MAXCOPYLEN, type Workspace, fileIndex, unitSignature } from '../workspace';
 import { callSitesTo } from './graph';
 
 export interface QuickFix {
@@ -89,33 +89,79 @@ export function computeDiagnostics(ws: Workspace, state: DocState, settings: Set
  * checked whole.
  */
 function collectFindings(ws: Workspace, s: DocState): Finding[] {
+  if (s.lang !== 'c') {
+    const whole = new Rules(ws, s, s.facts);
+    return [...whole.runLocal(), ...whole.runProject()];
+  }
+  const c = unitContext(ws, s);
+  const out: Finding[] = [];
+  for (const u of s.units) unitFindingsOf(ws, s, u.facts, c, out);
+  return out;
+}
+
+/** What the per-unit caches of a C file are keyed by (see collectFindings). */
+interface UnitContext {
+  file: FileContext;
+  ctx: string;
+  projectCtx: string;
+}
+
+function unitContext(ws: Workspace, s: DocState): UnitContext {
   const whole = new Rules(ws, s, s.facts);
-  if (s.lang !== 'c') return [...whole.runLocal(), ...whole.runProject()];
   // DVS002 points at the bind of the file (in another unit, maybe): where the binds are is
   // part of the local context, so that the pointer follows a bind that moved.
   const bindsAt = whole.file.calls.filter((c) => c.kind === 'bind' && c.ep).map((c) => `${c.range.sr}:${c.range.sc}`).join();
   const ctx = `${ws.namesVersion}|${whole.file.own.map((o) => o.value).join()}|${whole.file.binds}|${bindsAt}`;
-  const projectCtx = `${ctx}|${ws.crossVersion}|${layoutKey(s)}`;
-  const out: Finding[] = [];
-  for (const u of s.units) {
-    // One Rules per unit for both kinds of rules (a first check of a file misses both).
-    let rules: Rules | undefined;
-    let hit = unitFindings.get(u.facts);
-    if (!hit || hit.ctx !== ctx) {
-      rules = new Rules(ws, s, u.facts, whole.file);
-      hit = { ctx, findings: rules.runLocal() };
-      unitFindings.set(u.facts, hit);
-    }
-    out.push(...hit.findings);
-    let phit = unitProjectFindings.get(u.facts);
-    if (!phit || phit.ctx !== projectCtx) {
-      rules ??= new Rules(ws, s, u.facts, whole.file);
-      phit = { ctx: projectCtx, findings: rules.runProject() };
-      unitProjectFindings.set(u.facts, phit);
-    }
-    out.push(...phit.findings);
+  return { file: whole.file, ctx, projectCtx: `${ctx}|${ws.crossVersion}|${layoutKey(s)}` };
+}
+
+/** Units whose rules ran (local or project), for tests of the caches. */
+export const unitChecks = { count: 0 };
+
+function unitFindingsOf(ws: Workspace, s: DocState, facts: FileFacts, c: UnitContext, out: Finding[]): void {
+  // One Rules per unit for both kinds of rules (a first check of a file misses both).
+  let rules: Rules | undefined;
+  let hit = unitFindings.get(facts);
+  if (!hit || hit.ctx !== c.ctx) {
+    rules = new Rules(ws, s, facts, c.file);
+    hit = { ctx: c.ctx, findings: rules.runLocal() };
+    unitFindings.set(facts, hit);
   }
-  return out;
+  out.push(...hit.findings);
+  let phit = unitProjectFindings.get(facts);
+  if (!phit || phit.ctx !== c.projectCtx) {
+    rules ??= new Rules(ws, s, facts, c.file);
+    phit = { ctx: c.projectCtx, findings: rules.runProject() };
+    unitProjectFindings.set(facts, phit);
+  }
+  if (rules) unitChecks.count++;
+  out.push(...phit.findings);
+}
+
+/**
+ * A background check of a C file that is not open (see BackgroundCheck): the units' findings
+ * are computed into the per-unit caches that computeDiagnostics reads, from unit `next`
+ * on until `deadline` (performance.now()). Returns false when the file is done. When the
+ * context changed since the last call (names, endpoints, other files), it starts over:
+ * findings cached under the old context would not be used.
+ */
+export function precheckUnits(ws: Workspace, s: DocState, job: { next: number; ctx?: string }, deadline: number): boolean {
+  if (s.lang !== 'c') return false;
+  const c = unitContext(ws, s);
+  if (c.projectCtx !== job.ctx) {
+    job.ctx = c.projectCtx;
+    job.next = 0;
+  }
+  const sink: Finding[] = [];
+  while (job.next < s.units.length) {
+    const u = s.units[job.next++] as (typeof s.units)[number];
+    unitFindingsOf(ws, s, u.facts, c, sink);
+    sink.length = 0;
+    // Its cross-file signature too (cached per unit), taken when the file is opened.
+    unitSignature(u.facts);
+    if (performance.now() >= deadline) break;
+  }
+  return job.next < s.units.length;
 }
 
 const layoutKeys = new WeakMap<DocState, string>();
@@ -466,11 +512,9 @@ class Rules {
         message: `${field} is ${verb} on a ${decl.name} message, whose layout is ${decl.layout}${named}: ${field} belongs to ${layout}. Use ${MESSAGE_LAYOUTS[decl.layout].join(', ')}.`,
       });
     };
-    for (const f of this.f.fields) {
-      const layout = layoutOfField(f.field);
-      if (!layout) continue;
-      check(f.field, cachedType(this.ws, f, () => typeAt(this.ws, this.s, f.obj, f, f.caseLabel)), f.range, f.write ? 'written' : 'read', layout);
-    }
+    const laid = this.f.fields.filter((f) => layoutOfField(f.field) !== undefined);
+    const types = fieldTypes(this.ws, this.s, laid);
+    laid.forEach((f, i) => check(f.field, types[i], f.range, f.write ? 'written' : 'read'));
     for (const lit of this.f.literals) {
       const type = lit.pairs.find((p) => p.key === 'type')?.value;
       for (const p of lit.pairs) check(p.key, type, p.range, 'written');
@@ -824,6 +868,94 @@ export function typeAt(ws: Workspace, s: DocState, v: string | undefined, at: { 
   }
   if (cl && cl.obj === v && cl.at.o > bestO) return cl.label;
   return bestType;
+}
+
+/** Fields × writes of one variable from which fieldTypes sweeps instead of scanning per field. */
+const SWEEP_FROM = 64;
+
+/** What can set a variable's message type, for fieldTypes' sweep. */
+interface TypeEvent {
+  o: number;
+  type?: string;
+  /** A sendrec into the variable: its type is the reply of what it sent, resolved when used. */
+  sendrec?: CallFact;
+}
+
+/**
+ * The message types at many fields at once: `typeAt` for each, in one sweep per variable
+ * of a scope instead of a scan of the variable's writes per field (DVS010 asks for every
+ * field of a function), when the variable has enough fields and writes for the sweep to
+ * pay (`sweepFrom`: tests sweep always). Results equal typeAt's (a test compares them on every fixture) and
+ * are cached per field like cachedType's.
+ */
+export function fieldTypes(ws: Workspace, s: DocState, fields: readonly FieldFact[], sweepFrom = SWEEP_FROM): (string | undefined)[] {
+  const out: (string | undefined)[] = new Array(fields.length);
+  const gen = ws.namesVersion;
+  const groups = new Map<string, number[]>();
+  fields.forEach((f, i) => {
+    if (f.scope === 'module' || !f.obj) {
+      out[i] = typeAt(ws, s, f.obj, f, f.caseLabel);
+      return;
+    }
+    const hit = typeCache.get(f);
+    if (hit && hit.gen === gen) {
+      out[i] = hit.type;
+      return;
+    }
+    const key = `${f.scope}\0${f.obj}`;
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
+  const typeField = s.lang === 'c' ? 'm_type' : 'type';
+  for (const [key, members] of groups) {
+    const first = fields[members[0] as number] as FieldFact;
+    const idx = scopeIndex(s, first.scope);
+    // A sweep costs more than a few scans (sorting, allocation): measured warm on the
+    // benchmark's functions (a handful of fields per variable) it took twice as long.
+    // It pays off in functions with many accesses to one message.
+    const writes = (idx.fieldWrites.get(key)?.length ?? 0) + (idx.literalsByVar.get(key)?.length ?? 0) + (idx.callsByTarget.get(key)?.length ?? 0);
+    if (members.length * writes <= sweepFrom) {
+      for (const i of members) {
+        const f = fields[i] as FieldFact;
+        const type = typeAt(ws, s, f.obj, f, f.caseLabel);
+        out[i] = type;
+        typeCache.set(f, { gen, type });
+      }
+      continue;
+    }
+    // Events in the order typeAt considers them (writes, literals, calls): at equal offsets
+    // the first one wins there, and the stable sort keeps that order here.
+    const events: TypeEvent[] = [];
+    for (const f of idx.fieldWrites.get(key) ?? []) if (f.field === typeField && f.value) events.push({ o: f.range.o, type: f.value });
+    for (const l of idx.literalsByVar.get(key) ?? []) events.push({ o: l.range.o, type: l.pairs.find((p) => p.key === 'type')?.value });
+    for (const c of idx.callsByTarget.get(key) ?? []) {
+      if (c.kind === 'receive' || c.kind === 'rcvrqst') events.push({ o: c.range.o });
+      else if (c.kind === 'sendrec') events.push({ o: c.range.o, sendrec: c });
+    }
+    events.sort((a, b) => a.o - b.o);
+    members.sort((a, b) => (fields[a] as FieldFact).range.o - (fields[b] as FieldFact).range.o);
+    let e = 0;
+    let best: TypeEvent | undefined;
+    for (const i of members) {
+      const f = fields[i] as FieldFact;
+      for (; e < events.length && (events[e] as TypeEvent).o < f.range.o; e++) {
+        const ev = events[e] as TypeEvent;
+        if (!best || ev.o > best.o) best = ev;
+      }
+      const bestO = best ? best.o : -1;
+      let type: string | undefined;
+      const cl = f.caseLabel;
+      if (cl && cl.obj === f.obj && cl.at.o > bestO) type = cl.label;
+      else if (best?.sendrec) {
+        const sent = callType(ws, s, best.sendrec);
+        type = sent ? ws.messageType(sent, s.uri)?.reply : undefined;
+      } else type = best?.type;
+      out[i] = type;
+      typeCache.set(f, { gen, type });
+    }
+  }
+  return out;
 }
 
 const unitsByScope = new WeakMap<DocState, Map<string, FileFacts>>();
