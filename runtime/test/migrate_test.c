@@ -776,6 +776,41 @@ wait_link_down(int id, int peer, int ms)
     return -1;
 }
 
+/* declare_backup tells node `at` that node `node` holds a standby of SRV
+ * (the launcher's "backup" request). */
+static void
+declare_backup(int at, int node)
+{
+    char req[32], out[512];
+    snprintf(req, sizeof(req), "backup 0 1 %d", node);
+    CHECK(control_at(at, req, out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+}
+
+/* primary_on_node2 starts three nodes with SRV's primary on node 2,
+ * declared on nodes 0 and 1; returns the primary's pid. */
+static pid_t
+primary_on_node2(void)
+{
+    setup3();
+    pid_t prim = on_node(2, primary, NULL);
+    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
+    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    return prim;
+}
+
+/* standby_on_node1 starts a standby of SRV on node 1 and declares it on
+ * nodes 0 and 2; returns its pid. */
+static pid_t
+standby_on_node1(void)
+{
+    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
+    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    declare_backup(0, 1);
+    declare_backup(2, 1);
+    return sb1;
+}
+
 /* Primary on node 2, standbys on nodes 0 and 1. The standby on node 0
  * dies: its daemon tells nodes 1 and 2, which stop listing node 0. Then
  * node 2 dies: every survivor picks node 1 (before BKUP_GONE, node 1 would
@@ -784,21 +819,16 @@ wait_link_down(int id, int peer, int ms)
 static void
 test_dead_standby_withdrawn_takeover_to_live_one(void)
 {
-    setup3();
-    pid_t prim = on_node(2, primary, NULL);
-    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
-    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
-    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
+    pid_t prim = primary_on_node2();
     pid_t sb0 = spawn(standby_fn, (void *)3L);
     pid_t sb1 = on_node(1, standby_fn, (void *)3L);
     EXPECT_RC(mnx_bkupbind(0, sb0, SRV, 2), SRV);
     CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
     /* What the launcher does: every other node learns where they are. */
-    char out[512];
-    CHECK(control_at(1, "backup 0 1 0", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
-    CHECK(control_at(2, "backup 0 1 0", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
-    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
-    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    declare_backup(1, 0);
+    declare_backup(2, 0);
+    declare_backup(0, 1);
+    declare_backup(2, 1);
     for (int id = 0; id < 3; id++)
         CHECK(wait_bkup(id, "[0,1]", 1000) == 0);
     /* The standby on node 0 dies: everybody forgets it. */
@@ -830,16 +860,8 @@ test_dead_standby_withdrawn_takeover_to_live_one(void)
 static void
 test_last_standby_gone_callers_notconn(void)
 {
-    setup3();
-    pid_t prim = on_node(2, primary, NULL);
-    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
-    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
-    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
-    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
-    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
-    char out[512];
-    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
-    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    pid_t prim = primary_on_node2();
+    pid_t sb1 = standby_on_node1();
     CHECK(wait_bkup(0, "[1]", 1000) == 0);
     kill(sb1, SIGKILL);
     reap(sb1);
@@ -862,16 +884,9 @@ test_last_standby_gone_callers_notconn(void)
 static void
 test_bkup_gone_after_link_restore(void)
 {
-    setup3();
-    pid_t prim = on_node(2, primary, NULL);
-    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
-    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
-    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
-    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
-    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
+    pid_t prim = primary_on_node2();
+    pid_t sb1 = standby_on_node1();
     char out[512];
-    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
-    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
     CHECK(control_at(0, "link cut 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
     CHECK(control_at(1, "link cut 0", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
     kill(sb1, SIGKILL);
@@ -895,16 +910,8 @@ test_bkup_gone_after_link_restore(void)
 static void
 test_restarted_daemon_resets_its_standbys(void)
 {
-    setup3();
-    pid_t prim = on_node(2, primary, NULL);
-    CHECK(reap(on_node(2, bound_here, NULL)) == 0);
-    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 2), SRV);
-    CHECK(at_node(1, 3, SRV, 2, 0, OK) == 0);
-    pid_t sb1 = on_node(1, standby_fn, (void *)3L);
-    CHECK(at_node(1, 5, SRV, 2, sb1, OK) == 0);
-    char out[512];
-    CHECK(control_at(0, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
-    CHECK(control_at(2, "backup 0 1 1", out, sizeof(out)) == 0 && strstr(out, "\"ok\":true"));
+    pid_t prim = primary_on_node2();
+    pid_t sb1 = standby_on_node1();
     nodeN_crash(1);
     kill(sb1, SIGKILL);
     reap(sb1);
