@@ -17,22 +17,11 @@ import { computeDiagnostics, fieldTypes, typeAt } from '../src/features/diagnost
 import { loadGrammars, langOfPath } from '../src/parser';
 import { Workspace } from '../src/workspace';
 import * as path from 'node:path';
-import { FIXTURES, codeFiles } from './harness';
+import { FIXTURES, codeFiles, rng, position } from './harness';
 
 const SNIPPETS = ['{', '}', '(', ')', '"', '/*', '*/', '//', '\n', ';', '#if 0\n', '#endif\n', '#ifdef X\n', 'case KV_GET:', 'continue;',
   'mnx_send(KV_SERVER, &m);', 'int f(void) {\n', '}\n\n', 'm.m_type = KV_PUT;', 'é😀', '\t', 'static int x = 3;\n',
   'await ep.send(KV_SERVER, { type: KV_GET, m1_p1: buf });', 'ep.', "'", 'const x = await bind(', 'for (;;) {'];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-}
-
-function position(text: string, offset: number): { line: number; character: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length - 1;
-  return { line, character: offset - (before.lastIndexOf('\n') + 1) };
-}
 
 /** A C file of many small functions, like the benchmark's, with a server loop among them. */
 function generated(functions = 40): string {

@@ -15,7 +15,7 @@ import { DEFAULT_SETTINGS } from '../src/config';
 import { computeDiagnostics, unitChecks } from '../src/features/diagnostics';
 import { loadGrammars } from '../src/parser';
 import { Workspace } from '../src/workspace';
-import { Client, FIXTURES, codeFiles } from './harness';
+import { Client, FIXTURES, codeFiles, rng, position } from './harness';
 import type { Diagnostic } from 'vscode-languageserver-protocol/node';
 
 const CONFIG = JSON.stringify({
@@ -44,17 +44,6 @@ function generated(file: number, functions: number): string {
       : `static int handler_${file}_${i}(message *mp, char *buf)\n{\n\tmessage log;\n\tlog.m_type = LOG_WRITE;\n\tlog.m1_i1 = ${i};\n\tlog.m2_p1 = buf;\n\tif (mnx_sendrec(LOG_SERVER, &log) < 0) return -1;\n\tmp->m_type = ${i % 2 ? 'KV_GET' : 7};\n\tmnx_send(KV_SERVER, mp);\n\treturn log.m1_i2;\n}\n\n`;
   }
   return out;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-}
-
-function position(text: string, offset: number): { line: number; character: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length - 1;
-  return { line, character: offset - (before.lastIndexOf('\n') + 1) };
 }
 
 /** A digit replaced (types, values and endpoints change) or a line removed. */

@@ -183,3 +183,16 @@ export function markers(text: string): Marker[] {
   });
   return out;
 }
+
+/** A seeded pseudo-random generator in [0, 1) (a linear congruential one: fuzz cases replay by seed). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+}
+
+/** The LSP position of a UTF-16 offset in text. */
+export function position(text: string, offset: number): { line: number; character: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length - 1;
+  return { line, character: offset - (before.lastIndexOf('\n') + 1) };
+}

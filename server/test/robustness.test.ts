@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { CompletionRequest, type Diagnostic, HoverRequest } from 'vscode-languageserver-protocol/node';
 import * as TreeSitter from 'web-tree-sitter';
 import { loadGrammars } from '../src/parser';
-import { Client, FIXTURES, SERVER_CLI, codeFiles, uriOf } from './harness';
+import { Client, FIXTURES, SERVER_CLI, codeFiles, uriOf, position } from './harness';
 
 const EDITS_PER_FILE = Number(process.env.DVS_FUZZ_EDITS ?? 40);
 const FUZZ_BUDGET_MS = Number(process.env.DVS_FUZZ_MS ?? 20000);
@@ -34,12 +34,6 @@ const SNIPPETS = [
   'await ep.send(KV_SERVER, { type: KV_GET, m1_p1: buf });', 'ep.', 'm.', 'm1_i1', 'KV_SERVER', 'const x = await bind(',
   '"endpoints": [', '{ "name": "X", "number": 5 }', ',', '`${', 'é😀', '\t', '  ',
 ];
-
-function position(text: string, offset: number): { line: number; character: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length - 1;
-  return { line, character: offset - (before.lastIndexOf('\n') + 1) };
-}
 
 function summary(diags: Diagnostic[]): string[] {
   return diags.map((d) => `${d.range.start.line}:${d.range.start.character}-${d.range.end.line}:${d.range.end.character} ${String(d.code)} ${d.message}`).sort();
