@@ -852,6 +852,23 @@ test_dead_standby_withdrawn_takeover_to_live_one(void)
     nodeN_stop(2);
 }
 
+/* primary_node_dies_nothing_taken_over crashes node 2 (the primary's)
+ * when no live standby is left: a caller gets EMOLNOTCONN, and past the
+ * takeover delay SRV is still declared on node 2, not migrating. */
+static void
+primary_node_dies_nothing_taken_over(pid_t prim)
+{
+    nodeN_crash(2);
+    kill(prim, SIGKILL);
+    reap(prim);
+    CHECK(wait_link_down(0, 2, 3000) == 0);
+    CHECK(reap_within(spawn(caller_expects_notconn, NULL), 12000) == 0);
+    sleep_ms(2500); /* past the takeover delay: nothing was committed */
+    proc_usr_t pi;
+    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
+    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) && pi.p_nodeid == 2);
+}
+
 /* Primary on node 2, its only standby on node 1 dies: node 0 forgets it,
  * so when node 2 dies nothing is held for a takeover that cannot happen:
  * a caller gets EMOLNOTCONN (no hang, no EMOLMIGRATE), and the endpoint
@@ -867,15 +884,7 @@ test_last_standby_gone_callers_notconn(void)
     reap(sb1);
     CHECK(wait_bkup(0, "[]", 3000) == 0);
     CHECK(wait_bkup(2, "[]", 3000) == 0);
-    nodeN_crash(2);
-    kill(prim, SIGKILL);
-    reap(prim);
-    CHECK(wait_link_down(0, 2, 3000) == 0);
-    CHECK(reap_within(spawn(caller_expects_notconn, NULL), 12000) == 0);
-    sleep_ms(2500); /* past the takeover delay: nothing was committed */
-    proc_usr_t pi;
-    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
-    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) && pi.p_nodeid == 2);
+    primary_node_dies_nothing_taken_over(prim);
     nodeN_stop(1);
     nodeN_stop(2);
 }
@@ -920,15 +929,7 @@ test_restarted_daemon_resets_its_standbys(void)
     nodeN_start(1, NULL);
     CHECK(wait_bkup(0, "[]", 8000) == 0);
     CHECK(wait_bkup(2, "[]", 3000) == 0);
-    nodeN_crash(2);
-    kill(prim, SIGKILL);
-    reap(prim);
-    CHECK(wait_link_down(0, 2, 3000) == 0);
-    CHECK(reap_within(spawn(caller_expects_notconn, NULL), 12000) == 0);
-    sleep_ms(2500); /* past the takeover delay: nothing was committed */
-    proc_usr_t pi;
-    EXPECT_RC(mnx_getprocinfo(0, SRV, &pi), OK);
-    CHECK((pi.p_rts_flags & REMOTE) && !(pi.p_rts_flags & MIGRATING) && pi.p_nodeid == 2);
+    primary_node_dies_nothing_taken_over(prim);
     nodeN_stop(1);
     nodeN_stop(2);
 }
