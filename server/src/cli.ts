@@ -3,6 +3,7 @@
  * `dvs-language-server --stdio | --version | --help`. Only argv handling lives here;
  * stdout is the LSP channel, so nothing else may print to it once the server runs.
  */
+import * as v8 from 'node:v8';
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { GrammarLoadError } from './parser';
 import { SERVER_NAME, serverVersion, startServer } from './server';
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // A write to a closed pipe (editor gone) must end the process quietly, not crash it.
   process.stdout.on('error', () => process.exit(0));
+  compileWasmEagerly();
   const connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout);
   try {
     await startServer(connection);
@@ -39,6 +41,22 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return -1;
+}
+
+/**
+ * Have V8 compile tree-sitter and the grammars (WebAssembly) with its optimizing compiler
+ * when they are loaded, instead of its baseline compiler first and the optimizing one
+ * once functions are hot. The default makes the first parses of a session two to three
+ * times slower (a 10,000-line C file: ~200 ms instead of ~60 ms), and those are the ones
+ * an editor waits for: start-up indexing and the first files opened. The price is about
+ * 0.3 s of compilation at start-up, before `initialize` is answered. Process-wide (the
+ * indexing threads too), so it is set here, where the process starts, and not when the
+ * server is imported into another program. DVS_WASM_EAGER=0 keeps V8's default (A/B runs).
+ */
+function compileWasmEagerly(): void {
+  if (process.env['DVS_WASM_EAGER'] === '0') return;
+  v8.setFlagsFromString('--no-liftoff');
+  v8.setFlagsFromString('--no-wasm-lazy-compilation');
 }
 
 if (require.main === module) {
