@@ -159,6 +159,12 @@ async function main(): Promise<void> {
     rows.push([`the same file indexed at start-up: didOpen → diagnostics`, `< ${TARGETS.openMs} ms`, ms(openIndexed), `${openIndexedCpu} ms`]);
 
     const lines = text.split('\n');
+    // Edits replace a digit of a number written to a message field (`log.m2_i1 = 42;`),
+    // so that every edit leaves the file as parseable as it was: a typist's keystroke in
+    // a number or a name. (Until 2026-11-26 the edit went after the first `= ` of the
+    // line, which in the server loops was `m.m_type = KV_GET_REPLY`: about one edit in ten
+    // turned a message type into `3V_GET_REPLY`, a syntax error the file then kept.)
+    const numberColumn = (l: string): number => l.search(/m[12]_i1 = \d/) + 'm1_i1 = '.length;
     const editable = lines.map((l, i) => ({ l, i })).filter((x) => /m[12]_i1 = \d+;/.test(x.l));
     const times: number[] = [];
     cpu = cpuMs(client.child.pid);
@@ -166,7 +172,7 @@ async function main(): Promise<void> {
     const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let k = 0; k < EDITS; k++) {
       const { l, i } = editable[Math.floor(next() * editable.length)] as { l: string; i: number };
-      const col = l.indexOf('= ') + 2;
+      const col = numberColumn(l);
       const digit = String(Math.floor(next() * 10));
       t = performance.now();
       await client.change(bigFile, [{ range: { start: { line: i, character: col }, end: { line: i, character: col + 1 } }, text: digit }]);
@@ -180,7 +186,7 @@ async function main(): Promise<void> {
     const indexedFile = path.join(big, 'indexed.c');
     {
       const { l, i } = editable[0] as { l: string; i: number };
-      const col = l.indexOf('= ') + 2;
+      const col = numberColumn(l);
       t = performance.now();
       cpu = cpuMs(client.child.pid);
       await client.change(indexedFile, [{ range: { start: { line: i, character: col }, end: { line: i, character: col + 1 } }, text: '7' }]);
@@ -192,7 +198,7 @@ async function main(): Promise<void> {
       await client.close(indexedFile);
       await client.open(indexedFile, text);
       const { l, i } = editable[1] as { l: string; i: number };
-      const col = l.indexOf('= ') + 2;
+      const col = numberColumn(l);
       t = performance.now();
       cpu = cpuMs(client.child.pid);
       await client.change(indexedFile, [{ range: { start: { line: i, character: col }, end: { line: i, character: col + 1 } }, text: '8' }]);
