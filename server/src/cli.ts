@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
  * indexing threads too), so it is set here, where the process starts, and not when the
  * server is imported into another program. DVS_WASM_EAGER=0 keeps V8's default (A/B runs).
  */
-function compileWasmEagerly(): void {
+export function compileWasmEagerly(): void {
   if (process.env['DVS_WASM_EAGER'] === '0') return;
   v8.setFlagsFromString('--no-liftoff');
   v8.setFlagsFromString('--no-wasm-lazy-compilation');
