@@ -25,12 +25,14 @@ export const MESSAGE_LAYOUTS: Readonly<Record<Layout, readonly string[]>> = {
 
 export const LAYOUT_NAMES = Object.keys(MESSAGE_LAYOUTS) as Layout[];
 
-/** `m1_i1` → `m1`; undefined when the name is not a MINIX message field. */
+const LAYOUT_OF_FIELD: ReadonlyMap<string, Layout> = new Map(LAYOUT_NAMES.flatMap((l) => MESSAGE_LAYOUTS[l].map((f) => [f, l] as const)));
+
+/**
+ * `m1_i1` → `m1`; undefined when the name is not a MINIX message field. A table lookup:
+ * the language server asks this for every field access of every file it checks.
+ */
 export function layoutOfField(field: string): Layout | undefined {
-  const m = /^(m[1-9])_[a-z]+[0-9]$/.exec(field);
-  if (!m) return undefined;
-  const layout = m[1] as Layout;
-  return MESSAGE_LAYOUTS[layout].includes(field) ? layout : undefined;
+  return LAYOUT_OF_FIELD.get(field);
 }
 
 /** Pointer fields are only meaningful inside the sending process (reference §3.1). */
