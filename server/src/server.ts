@@ -399,6 +399,7 @@ export class DvsServer {
     const uri = p.textDocument.uri;
     this.open.delete(uri);
     this.publishedAt.delete(uri);
+    const state = this.analyzer.get(uri);
     this.analyzer.release(uri);
     // The file stays in the index with its on-disk content.
     try {
@@ -406,7 +407,10 @@ export class DvsServer {
       if (fs.existsSync(file)) {
         const text = fs.readFileSync(file, 'utf8');
         if (isConfigUri(uri)) this.ws.setConfig(uri, text);
-        else this.analyzeClosed(uri, text);
+        // Saved as it was shown and without syntax errors: its facts are those a fresh
+        // analysis of the file would give, so the index keeps them (a 10,000-line file
+        // would otherwise be parsed again on every close).
+        else if (!(state && state.clean && state.text === text)) this.analyzeClosed(uri, text);
       } else if (isConfigUri(uri)) this.ws.removeConfig(uri);
       else {
         this.analyzer.remove(uri);
