@@ -462,6 +462,9 @@ export class DvsServer {
       const uris = [...this.dirty];
       this.dirty.clear();
       for (const u of uris) this.publish(u);
+      // Computing diagnostics is not the editor being quiet: a re-check timer that expired
+      // meanwhile would otherwise run before a message that arrived during the publish.
+      this.lastActivity = performance.now();
       // Other files only need a re-check when something they can see changed.
       const cross = this.forceCross || this.ws.crossVersion !== this.publishedCross;
       this.forceCross = false;
