@@ -48,6 +48,7 @@ import { findDefinitions, findReferences } from './features/navigation';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { IndexPool } from './index-pool';
+import { IndexProgress } from './index-progress';
 import { BackgroundCheck } from './background-check';
 import { type CommunicationGraph, type CommunicationGraphParams, CommunicationGraphRequest, IndexedNotification, type LiveStatsParams, LiveStatsNotification } from './protocol';
 import { applyRangeChange } from './util/text';
@@ -232,11 +233,12 @@ export class DvsServer {
     // Configs first, so code files resolve names against them.
     files.sort((a, b) => Number(path.basename(b) === 'dvs.json') - Number(path.basename(a) === 'dvs.json'));
     const codeCount = files.filter((f) => path.basename(f) !== 'dvs.json').length;
+    const progress = await IndexProgress.begin(this.connection, files.length);
     const pool = codeCount > INDEX_THREADS_FROM ? IndexPool.create(this.settings.index.workers) : undefined;
     const threads = pool?.size ?? 0;
     if (pool) {
       try {
-        configs = await this.indexWithThreads(files, pool);
+        configs = await this.indexWithThreads(files, pool, progress);
       } finally {
         // The threads' WebAssembly heaps are large; they are not needed after start-up.
         await pool.close();
@@ -255,10 +257,12 @@ export class DvsServer {
       } catch (e) {
         this.connection.console.warn(`could not index ${file}: ${String(e)}`);
       }
+      progress.fileDone();
       // Let requests and edits in between: indexing must not freeze the editor.
       if (i % 25 === 24) await new Promise((r) => setImmediate(r));
     }
     this.ws.touch();
+    progress.end();
     const durationMs = Math.round(performance.now() - started);
     this.connection.console.info(`indexed ${files.length} files (${configs} dvs.json) in ${durationMs} ms${threads ? ` on ${threads} threads` : ''}`);
     void this.connection.sendNotification(IndexedNotification, { files: files.length, configs, durationMs });
@@ -276,34 +280,36 @@ export class DvsServer {
    * the threads never makes indexing slower. A file opened meanwhile keeps its open
    * document; a file a thread could not analyse is analysed here.
    */
-  private async indexWithThreads(files: string[], pool: IndexPool): Promise<number> {
+  private async indexWithThreads(files: string[], pool: IndexPool, progress: IndexProgress): Promise<number> {
     let configs = 0;
     const queue: string[] = [];
     for (const file of files) {
       const uri = pathToUri(file);
-      if (this.open.has(uri)) continue;
-      if (path.basename(file) !== 'dvs.json') {
+      if (path.basename(file) !== 'dvs.json' && !this.open.has(uri)) {
         queue.push(file);
         continue;
       }
       try {
-        this.ws.setConfig(uri, await fs.promises.readFile(file, 'utf8'));
-        configs++;
+        if (!this.open.has(uri)) {
+          this.ws.setConfig(uri, await fs.promises.readFile(file, 'utf8'));
+          configs++;
+        }
       } catch (e) {
         this.connection.console.warn(`could not index ${file}: ${String(e)}`);
       }
+      progress.fileDone();
     }
     let next = 0;
     const take = (): string | undefined => (next < queue.length ? queue[next++] : undefined);
     let warned = false;
     const here = async (file: string, text?: string): Promise<void> => {
       const uri = pathToUri(file);
-      if (this.open.has(uri) || this.analyzer.get(uri)) return;
       try {
-        this.analyzeClosed(uri, text ?? (await fs.promises.readFile(file, 'utf8')), true);
+        if (!this.open.has(uri) && !this.analyzer.get(uri)) this.analyzeClosed(uri, text ?? (await fs.promises.readFile(file, 'utf8')), true);
       } catch (e) {
         this.connection.console.warn(`could not index ${file}: ${String(e)}`);
       }
+      progress.fileDone();
     };
     const onThread = async (w: Worker): Promise<void> => {
       if (!(await pool.whenReady(w))) return;
@@ -314,6 +320,7 @@ export class DvsServer {
           text = await fs.promises.readFile(file, 'utf8');
         } catch (e) {
           this.connection.console.warn(`could not index ${file}: ${String(e)}`);
+          progress.fileDone();
           continue;
         }
         let state: DocState | undefined;
@@ -325,6 +332,7 @@ export class DvsServer {
           await here(file, text);
           return;
         }
+        progress.fileDone();
         // Opened or re-read while the thread worked: that newer state wins.
         if (this.open.has(uri) || this.analyzer.get(uri)) continue;
         this.ws.fileUpdated(this.analyzer.adopt(state), undefined, { indexing: true });

@@ -45,6 +45,8 @@ export class Client {
   readonly conn: ProtocolConnection;
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
   readonly logs: string[] = [];
+  /** `$/progress` notifications, in order (only a client started with `progress: true` gets them). */
+  readonly progress: { token: string | number; value: { kind: string; title?: string; message?: string; percentage?: number } }[] = [];
   private waiters: Waiter[] = [];
   private versions = new Map<string, number>();
   private texts = new Map<string, string>();
@@ -70,6 +72,8 @@ export class Client {
     this.indexed = new Promise((resolve) => this.conn.onNotification(IndexedNotification, resolve));
     this.conn.onRequest('workspace/codeLens/refresh', () => null);
     this.conn.onRequest('client/registerCapability', () => null);
+    this.conn.onRequest('window/workDoneProgress/create', () => null);
+    this.conn.onNotification('$/progress', (p: Client['progress'][number]) => this.progress.push(p));
     this.conn.listen();
   }
 
@@ -77,24 +81,25 @@ export class Client {
     return !this.exited && this.child.exitCode === null;
   }
 
-  static async start(root: string, settings?: unknown): Promise<Client> {
+  /** `progress`: say the client shows work-done progress (window.workDoneProgress). */
+  static async start(root: string, settings?: unknown, { progress = false }: { progress?: boolean } = {}): Promise<Client> {
     // DVS_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under a test or the benchmark.
     const nodeArgs = (process.env['DVS_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, SERVER_CLI, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const client = new Client(child);
     const died = new Promise<never>((_, reject) => child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${client.logs.join('')}`))));
     died.catch(() => undefined);
-    await Promise.race([died, client.start2(root, settings)]);
+    await Promise.race([died, client.start2(root, settings, progress)]);
     return client;
   }
 
-  private async start2(root: string, settings?: unknown): Promise<void> {
+  private async start2(root: string, settings: unknown, progress: boolean): Promise<void> {
     const client = this as Client;
     await client.conn.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: uriOf(root),
       workspaceFolders: [{ uri: uriOf(root), name: path.basename(root) }],
-      capabilities: { workspace: { codeLens: { refreshSupport: true }, didChangeWatchedFiles: { dynamicRegistration: true } } },
+      capabilities: { workspace: { codeLens: { refreshSupport: true }, didChangeWatchedFiles: { dynamicRegistration: true } }, ...(progress ? { window: { workDoneProgress: true } } : {}) },
       initializationOptions: settings ? { settings } : undefined,
     });
     await client.conn.sendNotification(InitializedNotification.type, {});

@@ -45,10 +45,12 @@ after(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-async function indexWith(workers: number): Promise<{ files: number; symbols: string[]; diags: string[]; logs: string }> {
-  const client = await Client.start(root, { index: { workers } });
+async function indexWith(workers: number): Promise<{ files: number; symbols: string[]; diags: string[]; logs: string; progress: Client['progress'] }> {
+  const client = await Client.start(root, { index: { workers } }, { progress: true });
   try {
     const indexed = await client.indexed;
+    // Everything sent before dvs/indexed has arrived by now.
+    const progress = [...client.progress];
     const syms = (await client.conn.sendRequest(WorkspaceSymbolRequest.type, { query: '' })) as (SymbolInformation | WorkspaceSymbol)[];
     const diags = await client.open(path.join(root, 'open.c'));
     return {
@@ -56,6 +58,7 @@ async function indexWith(workers: number): Promise<{ files: number; symbols: str
       symbols: syms.map((s) => `${s.name}@${path.basename(s.location.uri)}`).sort(),
       diags: diags.map((d) => `${d.range.start.line}:${String(d.code)}:${d.message}`).sort(),
       logs: client.logs.join(''),
+      progress,
     };
   } finally {
     await client.stop();
@@ -74,6 +77,28 @@ test('indexing on threads and on the main thread build the same index', async ()
   // DVS009 needs the server loop of server.c, which only the index knows.
   assert.ok(threaded.diags.some((d) => d.includes('DVS009')), threaded.diags.join('\n'));
   assert.deepEqual(threaded.diags, main.diags);
+  // The editor is shown the progress of indexing, begun and ended before dvs/indexed.
+  for (const { progress, files } of [threaded, main]) {
+    const kinds = progress.map((p) => p.value.kind);
+    assert.equal(kinds[0], 'begin', JSON.stringify(progress));
+    assert.equal(kinds[kinds.length - 1], 'end', JSON.stringify(progress));
+    assert.ok(kinds.slice(1, -1).every((k) => k === 'report'), JSON.stringify(progress));
+    assert.equal(new Set(progress.map((p) => p.token)).size, 1);
+    assert.match(progress[0]?.value.title ?? '', /indexing/);
+    assert.equal(progress[0]?.value.message, `0 of ${files} files`);
+    const percentages = progress.filter((p) => p.value.kind === 'report').map((p) => p.value.percentage ?? -1);
+    assert.ok(percentages.every((x, i) => x >= 0 && x <= 100 && (i === 0 || x >= (percentages[i - 1] as number))), JSON.stringify(percentages));
+  }
+});
+
+test('without the client capability there is no indexing progress', async () => {
+  const client = await Client.start(root, { index: { workers: 0 } });
+  try {
+    await client.indexed;
+    assert.deepEqual(client.progress, []);
+  } finally {
+    await client.stop();
+  }
 });
 
 test('dvs.index.workers rejects what is not a small integer', async () => {
