@@ -151,6 +151,29 @@ export function parseDvsConfig(text: string, file: string): ParsedDvsConfig {
   return { config: hasErrors ? undefined : config, errors: v.errors, spans: v.spans };
 }
 
+/**
+ * Where `name` is used as an endpoint or message type name in a dvs.json text: the
+ * contents (without the quotes) of the strings at `endpoints[].name` and
+ * `protocol.types[].name`, `.server` and `.reply`, in text order. For references and
+ * renames in the editor: a node, DC or program that happens to have the same name is not
+ * one of them. Works on a file with errors as far as its structure can be read.
+ */
+export function nameUses(text: string, name: string): { offset: number; length: number }[] {
+  const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  const out: { offset: number; length: number }[] = [];
+  const member = (obj: JsonNode | undefined, key: string): JsonNode | undefined =>
+    obj?.type === 'object' ? obj.children?.find((p) => p.children?.[0]?.value === key)?.children?.[1] : undefined;
+  const take = (obj: JsonNode, keys: string[]): void => {
+    for (const key of keys) {
+      const v = member(obj, key);
+      if (v?.type === 'string' && v.value === name) out.push({ offset: v.offset + 1, length: v.length - 2 });
+    }
+  };
+  for (const ep of member(root, 'endpoints')?.children ?? []) take(ep, ['name']);
+  for (const t of member(member(root, 'protocol'), 'types')?.children ?? []) take(t, ['name', 'server', 'reply']);
+  return out.sort((a, b) => a.offset - b.offset);
+}
+
 /** Format an error the way compilers do, for CLI output. */
 export function formatConfigError(e: ConfigError): string {
   return `${e.file}:${e.line}:${e.column}: ${e.severity}: ${e.message}`;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDvsConfig, layoutOfField, isPointerField, isScriptEntry, MESSAGE_LAYOUTS, formatConfigError } from '../src/dvs-config';
+import { parseDvsConfig, layoutOfField, isPointerField, isScriptEntry, MESSAGE_LAYOUTS, formatConfigError, nameUses } from '../src/dvs-config';
 
 const VALID = `{
   "$schema": "../grammar/dvs.schema.json",
@@ -155,4 +155,24 @@ test('the JSON schema accepts the vaddr form of a field', () => {
   assert.ok(field.oneOf[0].enum.includes('m1_p1'));
   assert.equal(field.oneOf[1].properties.vaddr.type, 'boolean');
   assert.deepEqual(field.oneOf[1].required, ['field']);
+});
+
+test('nameUses: the endpoint and message type names of dvs.json, not other strings that look the same', () => {
+  const text = `{
+  "cluster": { "name": "KV" },
+  "nodes": [ { "id": 0, "name": "KV" } ],
+  "endpoints": [ { "name": "KV", "number": 1, "dc": 0, "node": 0, "program": { "run": "KV" } },
+                 { "name": "OTHER", "number": 2, "dc": 0, "node": 0 } ],
+  "protocol": { "types": [ { "name": "GET", "number": 1, "layout": "m1", "server": "KV", "reply": "KV" },
+                           { "name": "KV", "number": 2, "layout": "m1" } ] }
+}`;
+  const uses = nameUses(text, 'KV');
+  // endpoints[0].name, types[0].server, types[0].reply, types[1].name; not the cluster, node or program.
+  assert.equal(uses.length, 4);
+  for (const u of uses) assert.equal(text.slice(u.offset, u.offset + u.length), 'KV');
+  const lineOf = (u: { offset: number }): number => text.slice(0, u.offset).split('\n').length;
+  assert.deepEqual(uses.map(lineOf), [4, 6, 6, 7]);
+  assert.deepEqual(nameUses(text, 'OTHER').length, 1);
+  assert.deepEqual(nameUses('{ "endpoints": [ { "name": "KV" ', 'KV').length, 1, 'a truncated file as far as it can be read');
+  assert.deepEqual(nameUses('not json', 'KV'), []);
 });

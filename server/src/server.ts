@@ -29,7 +29,10 @@ import {
   type InitializeParams,
   type InitializeResult,
   type Location,
+  type PrepareRenameParams,
   type ReferenceParams,
+  type RenameParams,
+  ResponseError,
   TextDocumentSyncKind,
   type WorkspaceSymbol,
   type WorkspaceSymbolParams,
@@ -45,6 +48,7 @@ import { computeDiagnostics } from './features/diagnostics';
 import { communicationGraph } from './features/graph';
 import { computeHover } from './features/hover';
 import { findDefinitions, findReferences } from './features/navigation';
+import { computeRename, prepareRename } from './features/rename';
 import { documentSymbols, workspaceSymbols } from './features/symbols';
 import { type Grammars, langOfPath, loadGrammars } from './parser';
 import { IndexPool } from './index-pool';
@@ -124,6 +128,8 @@ export class DvsServer {
     c.onHover(this.guard('hover', this.onHover.bind(this)));
     c.onDefinition(this.guard('definition', this.onDefinition.bind(this)));
     c.onReferences(this.guard('references', this.onReferences.bind(this)));
+    c.onPrepareRename(this.guard('prepareRename', (p: PrepareRenameParams) => prepareRename(this.ws, p.position, this.textOf(p.textDocument.uri))));
+    c.onRenameRequest(this.guard('rename', (p: RenameParams) => computeRename(this.ws, p.position, this.textOf(p.textDocument.uri), p.newName)));
     c.onCompletion(this.guard('completion', this.onCompletion.bind(this)));
     c.onCodeAction(this.guard('codeAction', this.onCodeAction.bind(this)));
     c.onCodeLens(this.guard('codeLens', this.onCodeLens.bind(this)));
@@ -133,12 +139,16 @@ export class DvsServer {
     c.onNotification(LiveStatsNotification, this.guard('liveStats', this.onLiveStats.bind(this)));
   }
 
-  /** A handler that throws must not take the server down: log it and answer empty. */
+  /**
+   * A handler that throws must not take the server down: log it and answer empty. A
+   * ResponseError is an answer (a rename refused, with its reason for the user).
+   */
   private guard<A extends unknown[], R>(name: string, fn: (...args: A) => R): (...args: A) => R | undefined {
     return (...args: A) => {
       try {
         return fn(...args);
       } catch (e) {
+        if (e instanceof ResponseError) throw e;
         this.connection.console.error(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         return undefined;
       }
@@ -159,6 +169,7 @@ export class DvsServer {
         hoverProvider: true,
         definitionProvider: true,
         referencesProvider: true,
+        renameProvider: { prepareProvider: true },
         completionProvider: { triggerCharacters: ['.', '(', ',', ' ', ':', '>'] },
         codeActionProvider: { codeActionKinds: ['quickfix'] },
         codeLensProvider: { resolveProvider: false },

@@ -21,7 +21,10 @@ import {
   HoverRequest,
   type Location,
   type MarkupContent,
+  PrepareRenameRequest,
   ReferencesRequest,
+  RenameRequest,
+  ResponseError,
   type TextEdit,
   WorkspaceSymbolRequest,
 } from 'vscode-languageserver-protocol/node';
@@ -123,6 +126,51 @@ describe('kv-project', () => {
       context: { includeDeclaration: false },
     })) as Location[];
     assert.ok(withoutDecl.length < locs.length);
+  });
+
+  test('rename a message type: its declarations, uses in C and TypeScript and its dvs.json names, not comments or longer names', async () => {
+    const at = lineCol(server, 'KV_GET:');
+    const prep = await client.conn.sendRequest(PrepareRenameRequest.type, { textDocument: { uri: uriOf(server) }, position: at });
+    assert.ok(prep && 'placeholder' in prep, JSON.stringify(prep));
+    assert.equal(prep.placeholder, 'KV_GET');
+    assert.equal(prep.range.end.character - prep.range.start.character, 'KV_GET'.length);
+    const edit = await client.conn.sendRequest(RenameRequest.type, { textDocument: { uri: uriOf(server) }, position: at, newName: 'KV_FETCH' });
+    const changes = edit?.changes ?? {};
+    const renamed = new Map<string, string>();
+    for (const [uri, edits] of Object.entries(changes)) {
+      const file = new URL(uri).pathname;
+      renamed.set(path.basename(file), applyEdits(fs.readFileSync(file, 'utf8'), edits));
+    }
+    assert.deepEqual([...renamed.keys()].sort(), ['client.c', 'client.ts', 'dvs.json', 'kv.h', 'kv.ts', 'kv_server.c']);
+    for (const [f, text] of renamed) {
+      const left = text.split('\n').filter((l) => /\bKV_GET\b/.test(l));
+      // Only the comment of client.c keeps the old name; KV_GET_REPLY is another symbol.
+      assert.deepEqual(left, f === 'client.c' ? ['\t/* KV_GET in a comment is not a reference */'] : [], f);
+      assert.ok(text.includes('KV_FETCH'), f);
+      assert.equal((text.match(/KV_GET_REPLY/g) ?? []).length, (fs.readFileSync(path.join(KV, f), 'utf8').match(/KV_GET_REPLY/g) ?? []).length, f);
+    }
+    const cfg = JSON.parse(renamed.get('dvs.json') as string) as { protocol: { types: { name: string }[] } };
+    assert.ok(cfg.protocol.types.some((t) => t.name === 'KV_FETCH'));
+    assert.match(renamed.get('kv.h') as string, /KV_FETCH = 1/);
+  });
+
+  test('rename refuses what is not an endpoint or message type, invalid names and names in use', async () => {
+    const refused = async (file: string, at: { line: number; character: number }, newName?: string): Promise<string> => {
+      try {
+        if (newName === undefined) await client.conn.sendRequest(PrepareRenameRequest.type, { textDocument: { uri: uriOf(file) }, position: at });
+        else await client.conn.sendRequest(RenameRequest.type, { textDocument: { uri: uriOf(file) }, position: at, newName });
+      } catch (e) {
+        assert.ok(e instanceof ResponseError, String(e));
+        return e.message;
+      }
+      assert.fail(`rename at ${JSON.stringify(at)} to ${newName} was not refused`);
+    };
+    assert.match(await refused(server, lineCol(server, 'mnx_reply')), /Only endpoints and message types/);
+    const at = lineCol(server, 'KV_GET:');
+    assert.match(await refused(server, at, '2fast'), /not a valid name/);
+    assert.match(await refused(server, at, 'switch'), /keyword/);
+    assert.match(await refused(server, at, 'KV_PUT'), /KV_PUT already names/);
+    assert.ok(client.alive);
   });
 
   async function complete(file: string, line: number, character: number): Promise<CompletionItem[]> {
@@ -324,6 +372,45 @@ test('a closed header changed on disk re-resolves the names open files use', asy
       const next = client.nextDiagnostics(uriOf(file));
       await client.conn.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: uriOf(path.join(dir, 'defs.h')), type: FileChangeType.Changed }] });
       assert.ok(!(await next).some((d) => d.code === 'DVS003'));
+    } finally {
+      await client.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('references and rename in dvs.json touch endpoint and message type names only, not a program of the same name', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dvs-rename-'));
+  try {
+    const config = {
+      cluster: { name: 'KV_SERVER' },
+      nodes: [{ id: 0, name: 'node0' }],
+      dcs: [{ id: 0, name: 'dc0', nodes: [0], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
+      endpoints: [{ name: 'KV_SERVER', number: 1, dc: 0, node: 0, server: true, program: { run: 'KV_SERVER' } }],
+      protocol: { types: [{ name: 'KV_GET', number: 1, layout: 'm1', server: 'KV_SERVER' }] },
+    };
+    const cfgText = JSON.stringify(config, null, 2);
+    fs.writeFileSync(path.join(dir, 'dvs.json'), cfgText);
+    const file = path.join(dir, 'client.c');
+    fs.writeFileSync(file, '#define KV_SERVER 1\n#define KV_GET 1\nint main(void)\n{\n\tmessage m;\n\tif (mnx_bind(0, 2) < 0) return 1;\n\tm.m_type = KV_GET;\n\treturn mnx_sendrec(KV_SERVER, &m);\n}\n');
+    const client = await Client.start(dir);
+    try {
+      await client.open(file);
+      const at = lineCol(file, 'KV_SERVER, &m');
+      const refs = (await client.conn.sendRequest(ReferencesRequest.type, { textDocument: { uri: uriOf(file) }, position: at, context: { includeDeclaration: true } })) as Location[];
+      const jsonLines = refs.filter((l) => l.uri.endsWith('dvs.json')).map((l) => (cfgText.split('\n')[l.range.start.line] as string).trim());
+      assert.deepEqual(jsonLines, ['"name": "KV_SERVER",', '"server": "KV_SERVER"']);
+      const edit = await client.conn.sendRequest(RenameRequest.type, { textDocument: { uri: uriOf(file) }, position: at, newName: 'KV_STORE' });
+      const cfgUri = Object.keys(edit?.changes ?? {}).find((u) => u.endsWith('dvs.json')) as string;
+      const after = JSON.parse(applyEdits(cfgText, edit?.changes?.[cfgUri] ?? [])) as typeof config;
+      assert.equal(after.endpoints[0]?.name, 'KV_STORE');
+      assert.equal(after.protocol.types[0]?.server, 'KV_STORE');
+      assert.equal(after.endpoints[0]?.program.run, 'KV_SERVER', 'the program file keeps its name');
+      assert.equal(after.cluster.name, 'KV_SERVER', 'the cluster keeps its name');
+      const code = applyEdits(fs.readFileSync(file, 'utf8'), edit?.changes?.[uriOf(file)] ?? []);
+      assert.match(code, /#define KV_STORE 1/);
+      assert.match(code, /mnx_sendrec\(KV_STORE, &m\)/);
     } finally {
       await client.stop();
     }

@@ -2,12 +2,13 @@
  * Go to definition and find references for endpoints and message types: constants
  * in C/TypeScript and the entries of dvs.json are one symbol.
  */
+import { nameUses } from '@dvs/grammar';
 import type { Location, Position } from 'vscode-languageserver/node';
 import type { Workspace } from '../workspace';
 import { spanToRng, toRange } from './diagnostics';
 import { occurrences, wordAt } from './words';
 
-function declarations(ws: Workspace, name: string): Location[] {
+export function declarations(ws: Workspace, name: string): Location[] {
   const out: Location[] = ws.defs(name).map((d) => ({ uri: d.uri, range: toRange(d.def.range) }));
   for (const cfg of ws.configs.values()) {
     const span = cfg.parsed.spans.endpoints.get(name) ?? cfg.parsed.spans.types.get(name);
@@ -36,7 +37,7 @@ export function findReferences(ws: Workspace, pos: Position, text: string | unde
   }
   for (const cfg of ws.configs.values()) {
     if (!cfg.text.includes(name)) continue;
-    for (const r of occurrences(cfg.text, name, { json: true })) out.push({ uri: cfg.uri, range: toRange(r) });
+    for (const span of nameUses(cfg.text, name)) out.push({ uri: cfg.uri, range: toRange(spanToRng(cfg.text, span)) });
   }
   if (includeDeclaration) return out;
   const isDecl = (l: Location): boolean => known.some((k) => k.uri === l.uri && k.range.start.line === l.range.start.line && k.range.start.character === l.range.start.character);

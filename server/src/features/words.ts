@@ -17,9 +17,9 @@ export function wordAt(text: string, pos: Position): { word: string; start: numb
 
 /**
  * Ranges where `name` occurs as a whole word in code, skipping comments, strings and
- * `inactive` regions. For JSON (`json = true`) only string contents count.
+ * `inactive` regions. (In dvs.json, `nameUses` of @dvs/grammar finds the names.)
  */
-export function occurrences(text: string, name: string, opts: { json?: boolean; inactive?: Rng[] } = {}): Rng[] {
+export function occurrences(text: string, name: string, opts: { inactive?: Rng[] } = {}): Rng[] {
   const out: Rng[] = [];
   let row = 0;
   let col = 0;
@@ -38,12 +38,12 @@ export function occurrences(text: string, name: string, opts: { json?: boolean; 
   while (i < n) {
     const ch = text[i] as string;
     const next = text[i + 1];
-    if (!opts.json && ch === '/' && next === '/') {
+    if (ch === '/' && next === '/') {
       const e = text.indexOf('\n', i);
       advance(e < 0 ? n : e);
       continue;
     }
-    if (!opts.json && ch === '/' && next === '*') {
+    if (ch === '/' && next === '*') {
       const e = text.indexOf('*/', i + 2);
       advance(e < 0 ? n : e + 2);
       continue;
@@ -51,13 +51,10 @@ export function occurrences(text: string, name: string, opts: { json?: boolean; 
     if (ch === '"' || ch === "'" || ch === '`') {
       let j = i + 1;
       while (j < n && text[j] !== ch && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
-      if (opts.json && ch === '"' && text.slice(i + 1, j) === name) {
-        out.push({ sr: row, sc: col + 1, er: row, ec: col + 1 + name.length, o: i + 1 });
-      }
       advance(j + 1);
       continue;
     }
-    if (!opts.json && text.startsWith(name, i) && !isWord(text[i - 1]) && !isWord(text[i + name.length]) && !inInactive(row)) {
+    if (text.startsWith(name, i) && !isWord(text[i - 1]) && !isWord(text[i + name.length]) && !inInactive(row)) {
       out.push({ sr: row, sc: col, er: row, ec: col + name.length, o: i });
       advance(i + name.length);
       continue;
