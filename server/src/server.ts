@@ -296,17 +296,19 @@ export class DvsServer {
     const queue: string[] = [];
     for (const file of files) {
       const uri = pathToUri(file);
-      if (path.basename(file) !== 'dvs.json' && !this.open.has(uri)) {
+      const isConfig = path.basename(file) === 'dvs.json';
+      if (!isConfig && !this.open.has(uri)) {
         queue.push(file);
         continue;
       }
-      try {
-        if (!this.open.has(uri)) {
+      // An open document keeps its text; a closed dvs.json is read here.
+      if (isConfig && !this.open.has(uri)) {
+        try {
           this.ws.setConfig(uri, await fs.promises.readFile(file, 'utf8'));
           configs++;
+        } catch (e) {
+          this.connection.console.warn(`could not index ${file}: ${String(e)}`);
         }
-      } catch (e) {
-        this.connection.console.warn(`could not index ${file}: ${String(e)}`);
       }
       progress.fileDone();
     }
