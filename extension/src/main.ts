@@ -9,6 +9,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 
 import { createClient } from './client';
 import * as controller from './cluster/controller';
+import { feedLiveStats } from './cluster/liveFeed';
 import { chromeTrace, jsonLines } from './cluster/traceHub';
 import { Ctx } from './ctx';
 import { registerDebug } from './debug';
@@ -33,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     client = createClient(context, ctx.output);
     if (client) {
       await client.start().catch((err: Error) => ctx.log('language server', `did not start: ${err.message}`));
+      context.subscriptions.push(feedLiveStats(ctx, client));
     }
   } catch (err) {
     // VS Code does not show a notification when activation fails, so we do.

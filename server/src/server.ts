@@ -67,6 +67,8 @@ export const SERVER_NAME = 'dvs-language-server';
 const TREE_SLICE_MS = 3;
 /** Quiet time after which the other files of a project are re-checked (see scheduleCross). */
 const CROSS_DELAY_MS = 60;
+/** Live figures received within this time make one code lens refresh (see onLiveStats). */
+const LENS_REFRESH_MS = 100;
 
 function isConfigUri(uri: string): boolean {
   return /(^|\/)dvs\.json$/.test(uri);
@@ -85,6 +87,7 @@ export class DvsServer {
   /** Projects whose other files wait for a re-check (see scheduleCross). */
   private readonly crossProjects = new Set<ConfigState | undefined>();
   private crossTimer: NodeJS.Timeout | undefined;
+  private lensRefresh: NodeJS.Timeout | undefined;
   /** Per published uri: the workspace's crossVersion its diagnostics were computed at. */
   private readonly publishedAt = new Map<string, number>();
   /** When the last document sync or publication was handled (performance.now()). */
@@ -650,9 +653,17 @@ export class DvsServer {
     return communicationGraph(this.ws, p.uri);
   }
 
+  /**
+   * Live figures arrive one endpoint at a time (the extension sends those that changed,
+   * once a second): the editor is asked to fetch the code lenses again once per burst.
+   */
   private onLiveStats(p: LiveStatsParams): void {
     this.ws.liveStats.set(p.endpoint, p);
-    if (this.canRefreshLenses) void this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    if (!this.canRefreshLenses || this.lensRefresh) return;
+    this.lensRefresh = setTimeout(() => {
+      this.lensRefresh = undefined;
+      void this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    }, LENS_REFRESH_MS);
   }
 
   private textOf(uri: string): string | undefined {

@@ -234,6 +234,20 @@ describe('kv-project', () => {
     assert.ok((lenses ?? []).some((l) => /p50 42 µs/.test(l.command?.title ?? '')));
   });
 
+  test('a burst of live figures asks the editor to refresh its code lenses once', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    const before = client.lensRefreshes;
+    for (const [endpoint, sent] of [['KV_SERVER', 6], ['LOG_SERVER', 1], ['TIMER', 2], ['CLIENT', 3], ['STAT_SERVER', 4]] as const) {
+      await client.conn.sendNotification(LiveStatsNotification, { endpoint, sent, received: 1, p50Us: 9, state: 'running' });
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    // One refresh per burst (two if the machine stalled the server in the middle of it).
+    const refreshes = client.lensRefreshes - before;
+    assert.ok(refreshes >= 1 && refreshes <= 2, `${refreshes} refreshes for 5 notifications`);
+    const h = hoverText(await client.conn.sendRequest(HoverRequest.type, { textDocument: { uri: uriOf(clientC) }, position: lineCol(clientC, 'KV_SERVER') }));
+    assert.match(h, /sent 6 /, 'the last figures are the ones shown');
+  });
+
   test('document and workspace symbols', async () => {
     const syms = (await client.conn.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: uriOf(server) } })) as DocumentSymbol[];
     const loop = syms.find((s) => s.name === 'server loop (mnx_receive)');

@@ -47,6 +47,8 @@ export class Client {
   readonly logs: string[] = [];
   /** `$/progress` notifications, in order (only a client started with `progress: true` gets them). */
   readonly progress: { token: string | number; value: { kind: string; title?: string; message?: string; percentage?: number } }[] = [];
+  /** `workspace/codeLens/refresh` requests received. */
+  lensRefreshes = 0;
   private waiters: Waiter[] = [];
   private versions = new Map<string, number>();
   private texts = new Map<string, string>();
@@ -70,7 +72,10 @@ export class Client {
       });
     });
     this.indexed = new Promise((resolve) => this.conn.onNotification(IndexedNotification, resolve));
-    this.conn.onRequest('workspace/codeLens/refresh', () => null);
+    this.conn.onRequest('workspace/codeLens/refresh', () => {
+      this.lensRefreshes++;
+      return null;
+    });
     this.conn.onRequest('client/registerCapability', () => null);
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.onNotification('$/progress', (p: Client['progress'][number]) => this.progress.push(p));

@@ -17,4 +17,16 @@ async function runCommand(page, title, { tries = 6, log = () => {} } = {}) {
   throw new Error('command not found in palette: ' + title);
 }
 
-module.exports = { runCommand };
+// openFile opens the workspace file `name` through quick open (the palette without '>')
+// and waits for its editor tab.
+async function openFile(page, name) {
+  const input = page.locator('.quick-input-widget input.input');
+  await page.keyboard.press('F1');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor();
+}
+
+module.exports = { runCommand, openFile };

@@ -154,7 +154,7 @@ export class Decoder {
   }
 }
 
-function quantile(sorted: number[], q: number): number {
+export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i]!;
@@ -190,6 +190,18 @@ export class LatencyTracker {
       arr.push(Math.max(0, e.ts - req.ts));
       this.samples.set(pair, arr);
     }
+  }
+
+  /** Round trips (ns) of every pair an endpoint took part in, as the client or the server. */
+  samplesOf(dc: number, endpoint: number): number[] {
+    const out: number[] = [];
+    for (const [pair, values] of this.samples) {
+      const [d, rest] = pair.split(':') as [string, string];
+      if (Number(d) !== dc) continue;
+      const [client, server] = rest.split('→').map(Number) as [number, number];
+      if (client === endpoint || server === endpoint) for (const v of values) out.push(v);
+    }
+    return out;
   }
 
   stats(decoder?: Decoder): PairStats[] {
