@@ -59,3 +59,14 @@ test('changed returns only what changed since last time; stopped reports every e
   assert.equal(s.figures(status()).find((f) => f.endpoint === 'CLIENT')?.sent, 0);
   assert.equal(s.changed(status()).length, 4);
 });
+
+test('p50 is taken over the last 1,024 round trips: memory and work stay bounded on long runs', () => {
+  const s = new LiveStats();
+  const batch: TraceEvent[] = [];
+  for (let i = 0; i < 1500; i++) batch.push(...roundTrip(20, 1, 1000));
+  for (let i = 0; i < 1024; i++) batch.push(...roundTrip(20, 1, 5000));
+  s.add(batch);
+  const client = s.figures(status()).find((f) => f.endpoint === 'CLIENT');
+  assert.equal(client?.p50Us, 5, 'the 1 µs round trips have left the window');
+  assert.equal(client?.sent, 2524);
+});

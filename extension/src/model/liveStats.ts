@@ -1,22 +1,27 @@
 /**
  * Live figures per endpoint for the language server, which shows them in hover and code
  * lens while a cluster runs (SPEC §6; `dvs/liveStats`): messages the endpoint sent and
- * received, the median round trip of the sendrecs it made or served, and its state from
- * the cluster status. Fed with the trace hub's batches (every message is one event, at
- * delivery); `changed` returns only the figures that differ from those it returned last,
- * so nothing is sent while nothing happens. Pure: the unit tests drive it with events.
+ * received, the median of the last WINDOW round trips of the sendrecs it made or served,
+ * and its state from the cluster status. Fed with the trace hub's batches (every message
+ * is one event, at delivery); memory and the work per update stay bounded however long
+ * the cluster runs. `changed` returns only the figures that differ from those it returned
+ * last, so nothing is sent while nothing happens. Pure: the unit tests drive it with events.
  */
 import type { LiveStatsParams } from '@dvs/language-server/protocol';
 import type { ClusterStatus, TraceEvent } from './events';
 import { LatencyTracker, isError, laneKey, quantile } from './trace';
 
 const MESSAGES = new Set(['send', 'sendrec', 'notify', 'reply']);
+/** Round trips per endpoint the median is taken over. */
+const WINDOW = 1024;
 
 export class LiveStats {
   private readonly counts = new Map<string, { sent: number; received: number }>();
-  private latency = new LatencyTracker();
-  /** Per endpoint name: the figures `changed` returned last (as JSON), and their state. */
+  private latency = this.tracker();
+  /** Per endpoint name: the figures `changed` returned last, and as JSON. */
   private readonly reported = new Map<string, { json: string; figure: LiveStatsParams }>();
+  /** Per endpoint: its last WINDOW round trips (ns), a ring written at `next`. */
+  private readonly windows = new Map<string, { ns: number[]; next: number }>();
   /** Endpoints whose p50 must be computed again (a round trip of theirs came in). */
   private readonly newSamples = new Set<string>();
   private readonly p50Cache = new Map<string, number>();
@@ -26,11 +31,6 @@ export class LiveStats {
       if (!MESSAGES.has(e.op) || isError(e)) continue;
       this.count(laneKey(e.dc, e.src)).sent++;
       this.count(laneKey(e.dc, e.dst)).received++;
-      if (e.op === 'reply') {
-        // A reply closes a round trip of its sender (the server) and receiver (the client).
-        this.newSamples.add(laneKey(e.dc, e.src));
-        this.newSamples.add(laneKey(e.dc, e.dst));
-      }
       this.latency.add(e);
     }
   }
@@ -65,10 +65,25 @@ export class LiveStats {
     const out = [...this.reported.values()].map(({ figure }) => ({ ...figure, state: 'stopped' }));
     this.reported.clear();
     this.counts.clear();
+    this.windows.clear();
     this.newSamples.clear();
     this.p50Cache.clear();
-    this.latency = new LatencyTracker();
+    this.latency = this.tracker();
     return out;
+  }
+
+  /** A round trip counts for the client and for the server. */
+  private tracker(): LatencyTracker {
+    return new LatencyTracker((dc, client, server, ns) => {
+      for (const ep of [client, server]) {
+        const key = laneKey(dc, ep);
+        let w = this.windows.get(key);
+        if (!w) this.windows.set(key, (w = { ns: [], next: 0 }));
+        w.ns[w.next] = ns;
+        w.next = (w.next + 1) % WINDOW;
+        this.newSamples.add(key);
+      }
+    });
   }
 
   private count(key: string): { sent: number; received: number } {
@@ -82,7 +97,7 @@ export class LiveStats {
     const key = laneKey(dc, endpoint);
     let p50 = this.p50Cache.get(key);
     if (p50 === undefined || this.newSamples.has(key)) {
-      const samples = this.latency.samplesOf(dc, endpoint).sort((a, b) => a - b);
+      const samples = [...(this.windows.get(key)?.ns ?? [])].sort((a, b) => a - b);
       p50 = Math.round(quantile(samples, 0.5) / 100) / 10;
       this.p50Cache.set(key, p50);
       this.newSamples.delete(key);

@@ -162,11 +162,15 @@ export function quantile(sorted: number[], q: number): number {
 
 /**
  * Round trips of sendrec: a request is matched with the reply whose `reply_to` is the
- * request's `seq` (same DC, reply going back to the requester).
+ * request's `seq` (same DC, reply going back to the requester). Each round trip goes to
+ * `onRoundTrip` when given (the live figures keep their own bounded window), else into
+ * the per-pair samples that `stats` summarises (the trace panel's table).
  */
 export class LatencyTracker {
   private readonly pending = new Map<string, TraceEvent[]>();
   private readonly samples = new Map<string, number[]>();
+
+  constructor(private readonly onRoundTrip?: (dc: number, client: number, server: number, ns: number) => void) {}
 
   add(e: TraceEvent): void {
     if (e.op === 'sendrec' && !isError(e)) {
@@ -185,23 +189,16 @@ export class LatencyTracker {
       if (i < 0) return;
       const req = list[i]!;
       list.splice(i, 1);
+      const ns = Math.max(0, e.ts - req.ts);
+      if (this.onRoundTrip) {
+        this.onRoundTrip(e.dc, req.src, req.dst, ns);
+        return;
+      }
       const pair = `${e.dc}:${req.src}→${req.dst}`;
       const arr = this.samples.get(pair) ?? [];
-      arr.push(Math.max(0, e.ts - req.ts));
+      arr.push(ns);
       this.samples.set(pair, arr);
     }
-  }
-
-  /** Round trips (ns) of every pair an endpoint took part in, as the client or the server. */
-  samplesOf(dc: number, endpoint: number): number[] {
-    const out: number[] = [];
-    for (const [pair, values] of this.samples) {
-      const [d, rest] = pair.split(':') as [string, string];
-      if (Number(d) !== dc) continue;
-      const [client, server] = rest.split('→').map(Number) as [number, number];
-      if (client === endpoint || server === endpoint) for (const v of values) out.push(v);
-    }
-    return out;
   }
 
   stats(decoder?: Decoder): PairStats[] {
