@@ -65,6 +65,12 @@ export const SERVER_NAME = 'dvs-language-server';
  * meanwhile waits for the rest of the slice.
  */
 const TREE_SLICE_MS = 3;
+/**
+ * Background slices wait until no document changed or was published for this long: in a
+ * burst of edits (key repeat, a paste, an editor applying many changes) each edit would
+ * otherwise wait for a slice; between the keystrokes of a typist there is time enough.
+ */
+const BACKGROUND_QUIET_MS = 30;
 /** Quiet time after which the other files of a project are re-checked (see scheduleCross). */
 const CROSS_DELAY_MS = 60;
 /** Live figures received within this time make one code lens refresh (see onLiveStats). */
@@ -538,7 +544,8 @@ export class DvsServer {
    * the trees of reopened documents (see onDidOpen; the parse of a large file takes tens of
    * milliseconds that an open, edit or request should not wait for; an edit that arrives
    * first is analysed without the tree, see Analyzer.edit), then the check of the indexed
-   * files (BackgroundCheck). Slices pause while diagnostics wait to be published.
+   * files (BackgroundCheck). Slices pause while diagnostics wait to be published, and
+   * until the editor has been quiet for BACKGROUND_QUIET_MS.
    */
   private scheduleBackground(): void {
     if (this.treeSlice || (this.analyzer.pendingTrees === 0 && !this.check.pending)) return;
@@ -546,6 +553,11 @@ export class DvsServer {
     const slice = (): void => {
       if (this.flushScheduled) {
         setImmediate(slice);
+        return;
+      }
+      const quiet = performance.now() - this.lastActivity;
+      if (quiet < BACKGROUND_QUIET_MS) {
+        setTimeout(slice, BACKGROUND_QUIET_MS - quiet);
         return;
       }
       this.treeSlice = false;
