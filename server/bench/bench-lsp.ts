@@ -289,7 +289,8 @@ Notes:
   number of cores, the wall-clock column mostly measures waiting for a CPU.
 - A file indexed at start-up and opened with the same text keeps its facts and is
   published without a parse; its tree (needed for incremental edits) is then parsed in
-  the background, in slices of 3 ms between the editor's messages. An edit that arrives
+  the background, in slices of 3 ms between the editor's messages once it has been quiet
+  for 30 ms. An edit that arrives
   before the tree is done is analysed by parsing the edited function alone (when the
   edit stays inside one function of a file without syntax errors), otherwise it finishes
   the parse first. A file the server has not seen is parsed, queried and analysed in
@@ -303,7 +304,7 @@ Notes:
   open files are re-checked once the editor has been quiet for 60 ms, not between two
   keystrokes.
 - After start-up indexing, the closed C files are checked in the background (3 ms
-  slices between messages) into the per-unit findings caches; an indexed file opened
+  slices between messages, after 30 ms of quiet) into the per-unit findings caches; an indexed file opened
   after the check has reached it is published from those caches. This benchmark opens
   the indexed file right after start-up, before the check gets to it, so its "indexed
   at start-up" row does not show that (see the History for an open after a pause).
