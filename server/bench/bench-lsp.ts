@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from '../test/harness';
+import { Client, twoNodeConfig } from '../test/harness';
 import { compileWasmEagerly } from '../src/cli';
 import { loadGrammars } from '../src/parser';
 
@@ -20,25 +20,22 @@ const TARGETS = { openMs: 100, editMs: 20, indexMs: 5000 };
 const EDITS = Number(process.env.DVS_BENCH_EDITS ?? 100);
 const FILES = Number(process.env.DVS_BENCH_FILES ?? 500);
 
-const DVS_JSON = JSON.stringify({
-  cluster: { name: 'bench' },
-  nodes: [{ id: 0, name: 'node0' }, { id: 1, name: 'node1' }],
-  dcs: [{ id: 0, name: 'dc0', nodes: [0, 1], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
-  endpoints: [
+const DVS_JSON = twoNodeConfig(
+  'bench',
+  [
     { name: 'KV_SERVER', number: 1, dc: 0, node: 0, server: true },
     { name: 'LOG_SERVER', number: 2, dc: 0, node: 0, server: true },
     { name: 'CLIENT', number: 20, dc: 0, node: 1 },
   ],
-  protocol: {
-    types: [
-      { name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_GET_REPLY', server: 'KV_SERVER' },
-      { name: 'KV_PUT', number: 2, layout: 'm1', reply: 'KV_PUT_REPLY', server: 'KV_SERVER' },
-      { name: 'KV_GET_REPLY', number: 101, layout: 'm1' },
-      { name: 'KV_PUT_REPLY', number: 102, layout: 'm1' },
-      { name: 'LOG_WRITE', number: 10, layout: 'm2', server: 'LOG_SERVER' },
-    ],
-  },
-}, null, 2);
+  [
+    { name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_GET_REPLY', server: 'KV_SERVER' },
+    { name: 'KV_PUT', number: 2, layout: 'm1', reply: 'KV_PUT_REPLY', server: 'KV_SERVER' },
+    { name: 'KV_GET_REPLY', number: 101, layout: 'm1' },
+    { name: 'KV_PUT_REPLY', number: 102, layout: 'm1' },
+    { name: 'LOG_WRITE', number: 10, layout: 'm2', server: 'LOG_SERVER' },
+  ],
+  2,
+);
 
 const HEADER = '#include <m3ipc.h>\n#define DC0 0\n#define KV_SERVER 1\n#define LOG_SERVER 2\n#define CLIENT 20\nenum { KV_GET = 1, KV_PUT, KV_GET_REPLY = 101, KV_PUT_REPLY, LOG_WRITE = 10 };\n\n';
 

@@ -15,25 +15,21 @@ import { DEFAULT_SETTINGS } from '../src/config';
 import { computeDiagnostics, unitChecks } from '../src/features/diagnostics';
 import { loadGrammars } from '../src/parser';
 import { Workspace } from '../src/workspace';
-import { Client, FIXTURES, codeFiles, rng, position } from './harness';
+import { Client, FIXTURES, codeFiles, rng, position, twoNodeConfig } from './harness';
 import type { Diagnostic } from 'vscode-languageserver-protocol/node';
 
-const CONFIG = JSON.stringify({
-  cluster: { name: 'bgc' },
-  nodes: [{ id: 0, name: 'node0' }, { id: 1, name: 'node1' }],
-  dcs: [{ id: 0, name: 'dc0', nodes: [0, 1], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
-  endpoints: [
+const CONFIG = twoNodeConfig(
+  'bgc',
+  [
     { name: 'KV_SERVER', number: 1, dc: 0, node: 0, server: true },
     { name: 'LOG_SERVER', number: 2, dc: 0, node: 1, server: true },
   ],
-  protocol: {
-    types: [
-      { name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_GET_REPLY', server: 'KV_SERVER' },
-      { name: 'KV_GET_REPLY', number: 101, layout: 'm1' },
-      { name: 'LOG_WRITE', number: 10, layout: 'm2', server: 'LOG_SERVER' },
-    ],
-  },
-});
+  [
+    { name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_GET_REPLY', server: 'KV_SERVER' },
+    { name: 'KV_GET_REPLY', number: 101, layout: 'm1' },
+    { name: 'LOG_WRITE', number: 10, layout: 'm2', server: 'LOG_SERVER' },
+  ],
+);
 
 /** Client and server functions with findings of several codes (DVS005, DVS009, DVS010, DVS011, ...). */
 function generated(file: number, functions: number): string {

@@ -10,24 +10,20 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from './harness';
+import { Client, twoNodeConfig } from './harness';
 
-const CONFIG = JSON.stringify({
-  cluster: { name: 'close' },
-  nodes: [{ id: 0, name: 'node0' }, { id: 1, name: 'node1' }],
-  dcs: [{ id: 0, name: 'dc0', nodes: [0, 1], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
-  endpoints: [
+const CONFIG = twoNodeConfig(
+  'close',
+  [
     { name: 'KV_SERVER', number: 1, dc: 0, node: 0, server: true },
     { name: 'CLIENT', number: 20, dc: 0, node: 1 },
   ],
-  protocol: {
-    types: [
-      { name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_OK', server: 'KV_SERVER' },
-      { name: 'KV_DEL', number: 3, layout: 'm1', reply: 'KV_OK' },
-      { name: 'KV_OK', number: 100, layout: 'm1' },
-    ],
-  },
-});
+  [
+    { name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_OK', server: 'KV_SERVER' },
+    { name: 'KV_DEL', number: 3, layout: 'm1', reply: 'KV_OK' },
+    { name: 'KV_OK', number: 100, layout: 'm1' },
+  ],
+);
 
 const HEADER = '#define DC0 0\n#define KV_SERVER 1\n#define KV_GET 1\n#define KV_DEL 3\n#define KV_OK 100\n';
 

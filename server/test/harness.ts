@@ -167,6 +167,24 @@ export class Client {
   }
 }
 
+/**
+ * The dvs.json of a generated test project: cluster `name` on two nodes with one DC (dc0,
+ * on both), the given endpoints and protocol types. `indent` as JSON.stringify's.
+ */
+export function twoNodeConfig(name: string, endpoints: object[], types: object[], indent?: number): string {
+  return JSON.stringify(
+    {
+      cluster: { name },
+      nodes: [{ id: 0, name: 'node0' }, { id: 1, name: 'node1' }],
+      dcs: [{ id: 0, name: 'dc0', nodes: [0, 1], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
+      endpoints,
+      protocol: { types },
+    },
+    null,
+    indent,
+  );
+}
+
 /** Code files of a fixture (recursively), dvs.json excluded. */
 export function codeFiles(dir: string): string[] {
   const out: string[] = [];

@@ -10,18 +10,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkspaceSymbolRequest, type SymbolInformation, type WorkspaceSymbol } from 'vscode-languageserver-protocol/node';
 import { INDEX_THREADS_FROM } from '../src/config';
-import { Client } from './harness';
+import { Client, twoNodeConfig } from './harness';
 
-const DVS_JSON = JSON.stringify({
-  cluster: { name: 'idx' },
-  nodes: [{ id: 0, name: 'node0' }, { id: 1, name: 'node1' }],
-  dcs: [{ id: 0, name: 'dc0', nodes: [0, 1], nr_procs: 64, nr_tasks: 8, nr_sysprocs: 16 }],
-  endpoints: [
+const DVS_JSON = twoNodeConfig(
+  'idx',
+  [
     { name: 'KV_SERVER', number: 1, dc: 0, node: 0, server: true },
     { name: 'CLIENT', number: 20, dc: 0, node: 1 },
   ],
-  protocol: { types: [{ name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_OK' }, { name: 'KV_OK', number: 100, layout: 'm1' }, { name: 'KV_DEL', number: 3, layout: 'm1' }] },
-});
+  [
+    { name: 'KV_GET', number: 1, layout: 'm1', reply: 'KV_OK' },
+    { name: 'KV_OK', number: 100, layout: 'm1' },
+    { name: 'KV_DEL', number: 3, layout: 'm1' },
+  ],
+);
 
 let root: string;
 const FILES = INDEX_THREADS_FROM + 8;
