@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type DvsConfig, type DvsEndpoint, type DvsMessageType, type ParsedDvsConfig, parseDvsConfig } from '@dvs/grammar';
 import type { Analyzer, DocState } from './analyzer';
-import type { ArgFact, CallFact, DefFact, FieldFact, FileFacts, LiteralFact, ServerLoopFact } from './facts';
+import type { ArgFact, CallFact, DefFact, FieldFact, FileFacts, LiteralFact, Rng, ServerLoopFact } from './facts';
 import { evalConst } from './util/const-eval';
 import type { LiveStatsParams } from './protocol';
 
@@ -476,7 +476,9 @@ export class Workspace {
 
 /**
  * What other files can observe of this one, per top-level unit: when it is unchanged,
- * their project-wide findings (DVS005, DVS009, DVS012) need no re-check.
+ * their project-wide findings (DVS005, DVS009, DVS012) need no re-check. That includes
+ * where its send sites and server loops are: those findings point at them (related
+ * information), so a line inserted above them makes the other files' findings stale.
  */
 export function crossSignature(s: DocState): string[] {
   if (s.units.length === 0) return [unitSignature(s.facts)];
@@ -484,6 +486,12 @@ export function crossSignature(s: DocState): string[] {
 }
 
 const unitSignatures = new WeakMap<FileFacts, string>();
+/** Calls whose sites other files' findings point at (DVS005 senders, DVS012 sendrecs). */
+const SENDS = new Set(['send', 'sendrec', 'notify']);
+
+function rangeText(r: Rng): string {
+  return `${r.sr}:${r.sc}-${r.er}:${r.ec}`;
+}
 
 /** Cached per unit: facts of units an edit did not touch are the same objects. */
 export function unitSignature(f: FileFacts): string {
@@ -492,11 +500,12 @@ export function unitSignature(f: FileFacts): string {
   const parts: string[] = [];
   for (const d of f.defs) parts.push(`d${d.name}=${d.value}`);
   for (const c of f.calls) {
-    parts.push(`c${c.kind}:${c.name}/${c.args.length}:${c.receiver ?? ''}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}`);
+    const at = SENDS.has(c.kind) ? `@${rangeText(c.range)}` : '';
+    parts.push(`c${c.kind}:${c.name}/${c.args.length}:${c.receiver ?? ''}:${c.ep?.text ?? ''}:${c.msgVar ?? ''}:${c.resultVar ?? ''}:${c.caseLabel?.label ?? ''}:${c.msgPairs?.map((p) => p.key + p.value).join() ?? ''}${at}`);
   }
   for (const fl of f.fields) if (fl.write && (fl.field === 'm_type' || fl.field === 'type')) parts.push(`t${fl.obj}=${fl.value ?? ''}`);
   for (const l of f.literals) parts.push(`L${l.assignedTo ?? ''}=${l.pairs.find((p) => p.key === 'type')?.value ?? ''}`);
-  for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}`);
+  for (const l of f.loops) parts.push(`l${l.cases.map((c) => c.label).join()}@${rangeText(l.recv)}`);
   for (const v of f.epVars) parts.push(`e${v}`);
   if (f.importsRuntime) parts.push('i');
   const sig = parts.join('\n');

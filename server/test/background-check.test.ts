@@ -164,6 +164,28 @@ test('diagnostics after a background check with edits, disk changes and opens eq
   assert.ok(findings > 50, `only ${findings} findings compared`);
 });
 
+test('findings that point into another file follow it when its lines move (DVS009 related locations)', async () => {
+  // f0 has server loops; f1 sends type 7, which they never handle: DVS009 in f1, with the
+  // loops of f0 as related locations. A line inserted at the top of f0 changes nothing
+  // else f1 can see, but every one of those locations moves down by one.
+  const ps: Project[] = [{ dir: 'file:///bgc/moved', config: CONFIG, files: [0, 1].map((n) => ({ uri: `file:///bgc/moved/f${n}.c`, text: generated(n, 10) })) }];
+  const { analyzer, ws } = await setup(ps);
+  const [f0, f1] = ps[0]?.files ?? [];
+  assert.ok(f0 && f1);
+  const loopLines = (): number[] => {
+    const d = computeDiagnostics(ws, analyzer.get(f1.uri) as NonNullable<ReturnType<Analyzer['get']>>, DEFAULT_SETTINGS).find((x) => x.code === 'DVS009');
+    assert.ok(d, 'DVS009 in f1');
+    return (d.relatedInformation ?? []).filter((r) => r.location.uri === f0.uri).map((r) => r.location.range.start.line);
+  };
+  const before = loopLines();
+  assert.ok(before.length > 0);
+  // As the server does once a file's diagnostics are out: later changes are compared with it.
+  ws.recordSignature(f0.uri);
+  const prev = analyzer.get(f0.uri)?.facts;
+  ws.fileUpdated(analyzer.analyze({ uri: f0.uri, lang: 'c', text: `/* moved */\n${f0.text}`, keepTree: false }), prev);
+  assert.deepEqual(loopLines(), before.map((l) => l + 1));
+});
+
 /** Diagnostics without the project's directory, to compare two copies of a project. */
 function normalized(ds: Diagnostic[]): string[] {
   return ds.map((d) => JSON.stringify({ ...d, relatedInformation: d.relatedInformation?.map((r) => ({ ...r, location: { ...r.location, uri: path.basename(r.location.uri) } })) })).sort();
