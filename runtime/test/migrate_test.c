@@ -94,6 +94,17 @@ setup(void)
     sleep_ms(150); /* both directions */
 }
 
+/* srv_on_node1: node 1 runs `serve` (which binds SRV there); once node 1
+ * shows SRV bound, this node declares it remote. Returns serve's pid. */
+static pid_t
+srv_on_node1(int (*serve)(void *))
+{
+    pid_t p = on_node1(serve, NULL);
+    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
+    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    return p;
+}
+
 /* ---- clients and servers ------------------------------------------------ */
 
 struct client {
@@ -354,9 +365,7 @@ static void
 test_migrate_remote_to_local(void)
 {
     setup();
-    pid_t old = on_node1(remote_old_home, NULL);
-    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
-    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    pid_t old = srv_on_node1(remote_old_home);
     EXPECT_RC(mnx_migr_start(0, SRV), OK);
     CHECK(node1(0, SRV, 0, 0, OK) == 0);
     struct client held = {C1, SRV, 2, 600};
@@ -533,9 +542,7 @@ static void
 backup_takeover(int frozen)
 {
     setup();
-    pid_t p = on_node1(primary, NULL);
-    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
-    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    pid_t p = srv_on_node1(primary);
     pid_t standby = fork();
     if (standby == 0) {
         /* What a standby sees: it is not bound until the takeover. */
@@ -650,9 +657,7 @@ static void
 test_standby_dies_while_held(void)
 {
     setup();
-    pid_t p = on_node1(primary, NULL);
-    CHECK(node1(4, SRV, SLOT_FREE, 0, 0) == 0);
-    EXPECT_RC(mnx_rmtbind(0, "srv", SRV, 1), SRV);
+    pid_t p = srv_on_node1(primary);
     pid_t standby = fork();
     if (standby == 0) {
         mnx_wait4bind_T(30000);
